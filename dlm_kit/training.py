@@ -1,0 +1,290 @@
+"""Training: MDLM (or MLM) fine-tuning of any Hugging Face masked LM with `transformers.Trainer`.
+
+Nothing here is specific to one architecture: :class:`MDLMTrainer` only replaces the loss.
+Each step draws mask ratios, corrupts the batch (:mod:`dlm_kit.masking`) and scores the
+masked tokens. Everything else is the Trainer users know: the same code runs on CPU, on one
+GPU (bf16 autocast, chosen automatically) and on several processes with
+``accelerate launch --num_processes N -m dlm_kit.cli train ...``; checkpoints are safetensors
+and ``resume_from_checkpoint`` continues with the same data order and random masks.
+
+    >>> from dlm_kit.backbones import load_backbone
+    >>> from dlm_kit.data import make_synthetic_tasks, tokenize_chat_dataset
+    >>> model, tok = load_backbone("tiny-bert", seed=0)
+    >>> data = tokenize_chat_dataset(make_synthetic_tasks(["sort"], n_train=16, n_test=0)["train"], tok)
+    >>> result = train(model, tok, data, config=TrainConfig(output_dir="/tmp/doctest-run",
+    ...                max_steps=2, batch_size=8, progress_bar=False))  # doctest: +ELLIPSIS
+    >>> len(result.losses)
+    2
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+from transformers import (
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+    Trainer,
+    TrainerCallback,
+    TrainingArguments,
+)
+
+from .data import SFTCollator
+from .masking import MaskingConfig, corrupt, masked_diffusion_loss
+
+__all__ = ["TrainConfig", "TrainResult", "MDLMTrainer", "train", "seed_everything"]
+
+logger = logging.getLogger(__name__)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (all devices), as every notebook and test does first."""
+    from transformers import set_seed
+
+    set_seed(seed)
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run needs besides the model and data; every field has a default.
+
+    >>> TrainConfig(objective="mlm").masking.mlm_ratio
+    0.15
+    """
+
+    output_dir: str = "runs/mdlm"
+    """Where checkpoints (safetensors), the final model, tokenizer and config are written."""
+    objective: Literal["mdlm", "mlm"] = "mdlm"
+    """'mdlm': masked diffusion (all ratios); 'mlm': BERT's fixed-ratio baseline."""
+    schedule: Literal["linear", "cosine"] = "linear"
+    """MDLM masking schedule."""
+    mlm_ratio: float = 0.15
+    """Masked fraction for the MLM objective."""
+    eps: float = 1e-3
+    """Smallest MDLM mask ratio."""
+    max_steps: int = 200
+    """Optimizer steps."""
+    batch_size: int = 32
+    """Examples per device per step (before gradient accumulation)."""
+    gradient_accumulation_steps: int = 1
+    learning_rate: float = 1e-3
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.05
+    """Fraction of steps with linearly rising learning rate."""
+    lr_scheduler_type: str = "cosine"
+    logging_steps: int = 10
+    """Training loss is averaged and recorded every this many steps."""
+    eval_steps: int | None = None
+    """Held-out loss every this many steps (needs an eval dataset); None: only at the end."""
+    save_steps: int | None = None
+    """Checkpoint every this many steps; None: only the final model is saved."""
+    save_total_limit: int = 2
+    seed: int = 0
+    bf16: bool | None = None
+    """bf16 autocast; None picks it on a CUDA GPU that supports it."""
+    gradient_checkpointing: bool = False
+    """Trade compute for memory on long sequences."""
+    progress_bar: bool = True
+
+    def __post_init__(self) -> None:
+        self.masking  # validates the masking fields  # noqa: B018
+        for name in ("max_steps", "batch_size", "gradient_accumulation_steps", "logging_steps"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}={getattr(self, name)} must be at least 1.")
+        if not 0.0 <= self.warmup_ratio < 1.0:
+            raise ValueError(f"warmup_ratio={self.warmup_ratio} must lie in [0, 1).")
+
+    @property
+    def masking(self) -> MaskingConfig:
+        return MaskingConfig(objective=self.objective, schedule=self.schedule, eps=self.eps, mlm_ratio=self.mlm_ratio)
+
+    def to_training_arguments(self, *, has_eval: bool = False) -> TrainingArguments:
+        """The equivalent `transformers.TrainingArguments` (for users who want the Trainer directly)."""
+        bf16 = self.bf16
+        if bf16 is None:
+            bf16 = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+        return TrainingArguments(
+            output_dir=self.output_dir,
+            max_steps=self.max_steps,
+            per_device_train_batch_size=self.batch_size,
+            per_device_eval_batch_size=self.batch_size,
+            gradient_accumulation_steps=self.gradient_accumulation_steps,
+            learning_rate=self.learning_rate,
+            weight_decay=self.weight_decay,
+            warmup_steps=math.ceil(self.warmup_ratio * self.max_steps),
+            lr_scheduler_type=self.lr_scheduler_type,
+            logging_steps=self.logging_steps,
+            logging_first_step=True,
+            eval_strategy="steps" if (has_eval and self.eval_steps) else "no",
+            eval_steps=self.eval_steps,
+            save_strategy="steps" if self.save_steps else "no",
+            save_steps=self.save_steps or 500,
+            save_total_limit=self.save_total_limit,
+            seed=self.seed,
+            bf16=bf16,
+            # without CUDA, run on CPU explicitly: under `accelerate launch --multi_gpu` or
+            # torchrun this makes the processes join one gloo group instead of each training alone
+            use_cpu=not torch.cuda.is_available(),
+            gradient_checkpointing=self.gradient_checkpointing,
+            disable_tqdm=not self.progress_bar,
+            report_to="none",
+            remove_unused_columns=False,  # our collator picks its own columns
+        )
+
+
+class MDLMTrainer(Trainer):
+    """`transformers.Trainer` whose loss is the MDLM (or MLM) objective of :mod:`dlm_kit.masking`.
+
+    Evaluation draws its masks from a generator reset at every ``evaluate()``, so held-out
+    losses at different steps are measured on the same masks and comparable.
+    """
+
+    def __init__(self, *args: Any, masking: MaskingConfig, mask_token_id: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.masking = masking
+        self.mask_token_id = mask_token_id
+        # our loss is a per-micro-batch mean, so the Trainer must divide it by the
+        # accumulation steps itself
+        self.loss_is_scaled_for_ga = False
+        self._eval_generator: torch.Generator | None = None
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        labels = inputs["labels"]
+        generator = None if model.training else self._eval_generator
+        corrupted = corrupt(
+            inputs["input_ids"], labels, config=self.masking, mask_token_id=self.mask_token_id, generator=generator
+        )
+        outputs = model(input_ids=corrupted.input_ids, attention_mask=inputs.get("attention_mask"))
+        loss = masked_diffusion_loss(outputs.logits, labels, corrupted, objective=self.masking.objective)
+        return (loss, outputs) if return_outputs else loss
+
+    def prediction_step(self, model, inputs, prediction_loss_only, ignore_keys=None):
+        # only the loss is needed; skip gathering [B, L, V] logits
+        inputs = self._prepare_inputs(inputs)
+        with torch.no_grad():
+            loss = self.compute_loss(model, inputs)
+        return loss.detach(), None, None
+
+    def evaluate(self, *args: Any, **kwargs: Any) -> dict[str, float]:
+        self._eval_generator = torch.Generator(device=self.args.device).manual_seed(self.args.seed)
+        return super().evaluate(*args, **kwargs)
+
+
+class _LossHistory(TrainerCallback):
+    """Collects (step, loss) pairs as the Trainer logs them, for plots."""
+
+    def __init__(self) -> None:
+        self.train: list[tuple[int, float]] = []
+        self.eval: list[tuple[int, float]] = []
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        logs = logs or {}
+        if "loss" in logs:
+            self.train.append((state.global_step, float(logs["loss"])))
+        if "eval_loss" in logs:
+            self.eval.append((state.global_step, float(logs["eval_loss"])))
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` returns: the trained model, its loss history and where it was saved."""
+
+    model: PreTrainedModel
+    output_dir: str
+    steps: list[int] = field(default_factory=list)
+    losses: list[float] = field(default_factory=list)
+    """Training loss (objective's units) at each logged step."""
+    eval_steps: list[int] = field(default_factory=list)
+    eval_losses: list[float] = field(default_factory=list)
+    train_runtime_s: float = 0.0
+    tokens_per_second: float = 0.0
+
+
+def train(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    train_dataset,
+    *,
+    config: TrainConfig,
+    eval_dataset=None,
+    data_collator=None,
+    resume_from_checkpoint: str | bool | None = None,
+) -> TrainResult:
+    """Train ``model`` with the MDLM/MLM objective and save it with its tokenizer.
+
+    ``train_dataset`` rows hold ``input_ids`` and ``labels`` (-100 = never masked, never
+    scored), e.g. from :func:`dlm_kit.data.tokenize_chat_dataset` or
+    :func:`dlm_kit.data.group_texts`. The default collator is :class:`dlm_kit.data.SFTCollator`
+    (reference padding policy). ``resume_from_checkpoint``: a checkpoint folder, or True for
+    the newest one in ``config.output_dir``.
+
+    The final model is written with ``save_pretrained`` (safetensors) together with the
+    tokenizer, its chat template, and ``dlm_kit_run.json`` (config, losses, versions); it loads back with plain
+    ``AutoModelForMaskedLM`` / ``AutoTokenizer``.
+    """
+    if tokenizer.mask_token_id is None:
+        raise ValueError("The tokenizer has no mask token; load it with dlm_kit.backbones.load_backbone.")
+    history = _LossHistory()
+    trainer = MDLMTrainer(
+        model=model,
+        args=config.to_training_arguments(has_eval=eval_dataset is not None),
+        train_dataset=train_dataset,
+        eval_dataset=eval_dataset,
+        data_collator=data_collator or SFTCollator(tokenizer),
+        processing_class=tokenizer,
+        callbacks=[history],
+        masking=config.masking,
+        mask_token_id=tokenizer.mask_token_id,
+    )
+    output = trainer.train(resume_from_checkpoint=resume_from_checkpoint)
+    if eval_dataset is not None and (not history.eval or history.eval[-1][0] != trainer.state.global_step):
+        trainer.evaluate()
+    model = trainer.model
+    model.config.mask_token_id = tokenizer.mask_token_id
+    trainer.save_model(config.output_dir)  # model (safetensors) + tokenizer with chat template
+    if trainer.is_world_process_zero():
+        _write_run_record(config, trainer, history)
+    metrics = output.metrics
+    n_tokens = _count_tokens(train_dataset, config, trainer.args.world_size)
+    return TrainResult(
+        model=model,
+        output_dir=config.output_dir,
+        steps=[s for s, _ in history.train],
+        losses=[loss for _, loss in history.train],
+        eval_steps=[s for s, _ in history.eval],
+        eval_losses=[loss for _, loss in history.eval],
+        train_runtime_s=float(metrics.get("train_runtime", 0.0)),
+        tokens_per_second=n_tokens / max(float(metrics.get("train_runtime", 0.0)), 1e-9),
+    )
+
+
+def _write_run_record(config: TrainConfig, trainer: Trainer, history: _LossHistory) -> None:
+    """Save the run's full config, processes and library versions next to the model."""
+    import platform
+
+    import transformers
+
+    record = {
+        "train_config": asdict(config),
+        "world_size": trainer.args.world_size,
+        "device": str(trainer.args.device),
+        "global_step": trainer.state.global_step,
+        "train_losses": history.train,
+        "eval_losses": history.eval,
+        "versions": {"torch": torch.__version__, "transformers": transformers.__version__, "python": platform.python_version()},
+    }
+    with open(Path(config.output_dir) / "dlm_kit_run.json", "w") as f:
+        json.dump(record, f, indent=2)
+
+
+def _count_tokens(dataset, config: TrainConfig, world_size: int) -> float:
+    """Approximate tokens processed: steps x global batch x mean example length."""
+    sample = dataset[: min(len(dataset), 256)]["input_ids"]
+    mean_length = sum(len(ids) for ids in sample) / max(len(sample), 1)
+    return config.max_steps * config.batch_size * config.gradient_accumulation_steps * world_size * mean_length
