@@ -131,7 +131,6 @@ class TrainConfig:
             # without CUDA, run on CPU explicitly: under `accelerate launch --multi_gpu` or
             # torchrun this makes the processes join one gloo group instead of each training alone
             use_cpu=not torch.cuda.is_available(),
-            gradient_checkpointing=self.gradient_checkpointing,
             disable_tqdm=not self.progress_bar,
             report_to="none",
             remove_unused_columns=False,  # our collator picks its own columns
@@ -230,6 +229,8 @@ def train(
     """
     if tokenizer.mask_token_id is None:
         raise ValueError("The tokenizer has no mask token; load it with dlm_kit.backbones.load_backbone.")
+    if config.gradient_checkpointing:
+        model.gradient_checkpointing_enable()
     history = _LossHistory()
     trainer = MDLMTrainer(
         model=model,

@@ -1,0 +1,96 @@
+"""Backbones and the chat template: offline loading, tied heads, the released chat format."""
+
+import pytest
+import torch
+from transformers import AutoTokenizer
+
+from dlm_kit.backbones import CHAT_TEMPLATE, load_backbone, minilm_path, prepare_tokenizer
+
+SYSTEM_USER = [
+    {"role": "system", "content": "You are a helpful AI assistant."},
+    {"role": "user", "content": "Hi there"},
+]
+MULTI_TURN = [
+    {"role": "user", "content": "What is 2+2?"},
+    {"role": "assistant", "content": "4"},
+    {"role": "user", "content": "And 3+3?"},
+]
+
+
+def test_chat_template_renders_the_released_modernbert_chat_format(tiny_tokenizer):
+    render = lambda m, gen: tiny_tokenizer.apply_chat_template(m, add_generation_prompt=gen, tokenize=False)  # noqa: E731
+    assert render(SYSTEM_USER, True) == (
+        "[SYS]\nYou are a helpful AI assistant.\n[/SYS]\n\n[Question]\nHi there\n[/Question]\n\n[Answer]\n"
+    )
+    assert render(MULTI_TURN, True) == (
+        "[Question]\nWhat is 2+2?\n[/Question]\n\n[Answer]\n4\n[/Answer]\n\n"
+        "[Question]\nAnd 3+3?\n[/Question]\n\n[Answer]\n"
+    )
+    qa = [{"role": "user", "content": "  Q \n"}, {"role": "assistant", "content": "\nA  "}]
+    assert render(qa, False) == "[Question]\nQ\n[/Question]\n\n[Answer]\nA\n[/Answer]\n\n"
+
+
+def test_chat_template_round_trip_messages_text_tokens(tiny_tokenizer):
+    text = tiny_tokenizer.apply_chat_template(MULTI_TURN, add_generation_prompt=True, tokenize=False)
+    ids = tiny_tokenizer(text)["input_ids"]
+    # the tiny tokenizer adds no [CLS]/[SEP] and keeps tags whole, so decoding gives the tags back
+    assert tiny_tokenizer.convert_ids_to_tokens(ids)[:1] == ["[Question]"]
+    decoded = tiny_tokenizer.decode(ids)
+    # WordPiece decoding may space punctuation ("2 + 2"), so compare without whitespace,
+    # and check that the decoded text tokenises back to the same ids
+    assert "".join(decoded.split()) == "".join(text.split())
+    assert tiny_tokenizer(decoded)["input_ids"] == ids
+
+
+def test_unknown_chat_role_is_rejected(tiny_tokenizer):
+    with pytest.raises(Exception, match="Unknown chat role"):
+        tiny_tokenizer.apply_chat_template([{"role": "robot", "content": "x"}], tokenize=False)
+
+
+def test_a_tokenizer_with_a_template_keeps_it():
+    tok = AutoTokenizer.from_pretrained(minilm_path())
+    tok.chat_template = "{{ messages[0]['content'] }}"
+    assert prepare_tokenizer(tok).chat_template == "{{ messages[0]['content'] }}"
+    assert prepare_tokenizer(AutoTokenizer.from_pretrained(minilm_path())).chat_template == CHAT_TEMPLATE
+
+
+def test_a_tokenizer_without_mask_token_is_refused():
+    tok = AutoTokenizer.from_pretrained(minilm_path())
+    tok.mask_token = None
+    with pytest.raises(ValueError, match="no mask token"):
+        prepare_tokenizer(tok)
+
+
+def test_minilm_loads_offline_with_head_tied_to_embeddings():
+    model, tok = load_backbone("minilm")
+    assert type(model).__name__ == "BertForMaskedLM"
+    assert model.get_output_embeddings().weight.data_ptr() == model.get_input_embeddings().weight.data_ptr()
+    # the encoder is pretrained (not random): its word embeddings match the shipped checkpoint
+    from safetensors.torch import load_file
+
+    shipped = load_file(f"{minilm_path()}/model.safetensors")
+    key = next(k for k in shipped if k.endswith("word_embeddings.weight"))
+    assert torch.equal(model.get_input_embeddings().weight, shipped[key])
+    assert tok.mask_token_id == model.config.mask_token_id == 103
+
+
+def test_minilm_random_has_the_same_shape_but_fresh_weights():
+    pretrained, _ = load_backbone("minilm")
+    random_init, _ = load_backbone("minilm-random", seed=0)
+    assert pretrained.num_parameters() == random_init.num_parameters()
+    assert not torch.equal(pretrained.get_input_embeddings().weight, random_init.get_input_embeddings().weight)
+
+
+@pytest.mark.parametrize("name", ["tiny-bert", "tiny-modernbert", "tiny-roberta"])
+def test_tiny_backbones_run_a_forward_pass_with_the_tiny_vocabulary(name, tiny_tokenizer):
+    model, tok = load_backbone(name, seed=0)
+    assert len(tok) == len(tiny_tokenizer)
+    ids = torch.tensor([tok("[Question]\nSort the letters: b a\n[/Question]")["input_ids"]])
+    logits = model(input_ids=ids).logits
+    assert logits.shape == (1, ids.shape[1], len(tok))
+    assert model.num_parameters() < 3_000_000
+
+
+def test_unknown_kit_name_gives_a_clear_error():
+    with pytest.raises(ValueError, match="Unknown backbone 'tiny-gpt'"):
+        load_backbone("tiny-gpt")
