@@ -4,4 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh notebooks
-exec "${DLM_KIT_VENV:-.venv}/bin/jupyter" lab notebooks/ "$@"
+root_flag=()
+[ "$(id -u)" = 0 ] && root_flag=(--allow-root)  # containers and CI run as root
+exec "${DLM_KIT_VENV:-.venv}/bin/jupyter" lab notebooks/ "${root_flag[@]}" "$@"
