@@ -13,9 +13,9 @@ Three kinds of data feed a diffusion BERT:
 3. **Synthetic instruction tasks** written for this project (:func:`make_synthetic_tasks`):
    families of graded difficulty whose answers can be checked exactly.
 
-    >>> ds = make_synthetic_tasks(n_train=8, n_test=4, seed=0)
-    >>> ds["test"][0]["messages"][0]["role"], len(ds["train"])
-    ('user', 8)
+    >>> ds = make_synthetic_tasks(["sort", "add"], n_train=8, n_test=4, seed=0)
+    >>> ds["test"][0]["messages"][0]["role"], len(ds["train"])  # 8 per family
+    ('user', 16)
 
 The end-of-answer / padding policy (:class:`SFTCollator`) is a choice, documented there.
 """

@@ -92,7 +92,7 @@ class CorruptedBatch:
 def mask_probability(t: torch.Tensor, schedule: Literal["linear", "cosine"] = "linear") -> torch.Tensor:
     """p(t): probability that a token is masked at diffusion time t in [0, 1].
 
-    >>> mask_probability(torch.tensor([0.5]), "cosine").round(decimals=4).item()
+    >>> round(mask_probability(torch.tensor([0.5]), "cosine").item(), 4)
     0.2929
     """
     if schedule == "linear":

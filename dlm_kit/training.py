@@ -12,7 +12,7 @@ and ``resume_from_checkpoint`` continues with the same data order and random mas
     >>> model, tok = load_backbone("tiny-bert", seed=0)
     >>> data = tokenize_chat_dataset(make_synthetic_tasks(["sort"], n_train=16, n_test=0)["train"], tok)
     >>> result = train(model, tok, data, config=TrainConfig(output_dir="/tmp/doctest-run",
-    ...                max_steps=2, batch_size=8, progress_bar=False))  # doctest: +ELLIPSIS
+    ...                max_steps=2, batch_size=8, logging_steps=1, progress_bar=False))
     >>> len(result.losses)
     2
 """
@@ -29,6 +29,7 @@ from typing import Any, Literal
 import torch
 from transformers import (
     PreTrainedModel,
+    PrinterCallback,
     PreTrainedTokenizerBase,
     Trainer,
     TrainerCallback,
@@ -243,6 +244,8 @@ def train(
         masking=config.masking,
         mask_token_id=tokenizer.mask_token_id,
     )
+    if not config.progress_bar:  # quiet: no bar, and no printed log dicts either
+        trainer.remove_callback(PrinterCallback)
     output = trainer.train(resume_from_checkpoint=resume_from_checkpoint)
     if eval_dataset is not None and (not history.eval or history.eval[-1][0] != trainer.state.global_step):
         trainer.evaluate()

@@ -193,3 +193,14 @@ def test_exact_match_ignores_spacing_and_case_only():
 def test_unknown_family_is_rejected():
     with pytest.raises(ValueError, match=r"Unknown task families \['multiply'\]"):
         make_synthetic_tasks(["multiply"])
+
+
+def test_wikitext_hub_layout_folder_loads_each_split(tmp_path):
+    import datasets
+
+    folder = tmp_path / "wikitext-103-raw-v1"
+    folder.mkdir()
+    for split, text in [("train", "The train article ."), ("validation", "The validation article .")]:
+        datasets.Dataset.from_dict({"text": ["", f" {text} \n"]}).to_parquet(str(folder / f"{split}-00000-of-00001.parquet"))
+    assert load_text_corpus(str(folder), split="validation")["text"][1] == " The validation article . \n"
+    assert load_text_corpus(str(folder))["text"][1] == " The train article . \n"

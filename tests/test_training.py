@@ -139,3 +139,9 @@ def test_accelerate_launch_runs_a_tiny_mdlm_training(tmp_path, launch, world_siz
     record = json.load(open(out / "dlm_kit_run.json"))
     assert record["global_step"] == 3 and record["world_size"] == world_size
     assert AutoModelForMaskedLM.from_pretrained(out).num_parameters() > 0
+
+
+def test_load_backbone_reopens_a_kit_model_folder_with_its_template(trained):
+    model, tok = load_backbone(trained[0].output_dir)
+    assert type(model).__name__ == "BertForMaskedLM"
+    assert tok.chat_template == trained[1].chat_template and tok.eos_token_id == trained[1].eos_token_id
