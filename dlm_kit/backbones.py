@@ -234,12 +234,14 @@ def tiny_config(
         num_attention_heads=num_heads,
         intermediate_size=intermediate_size,
     )
+    # no dropout: tiny models trained for minutes underfit; dropout only slows them down
+    no_dropout = dict(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
     if arch == "bert":
-        return BertConfig(**shape, **ids, max_position_embeddings=max_position_embeddings)
+        return BertConfig(**shape, **ids, **no_dropout, max_position_embeddings=max_position_embeddings)
     if arch == "roberta":
         # RoBERTa numbers positions from pad_token_id + 1, so it needs that many extra slots
         return RobertaConfig(
-            **shape, **ids, max_position_embeddings=max_position_embeddings + tokenizer.pad_token_id + 1
+            **shape, **ids, **no_dropout, max_position_embeddings=max_position_embeddings + tokenizer.pad_token_id + 1
         )
     if arch == "modernbert":
         return ModernBertConfig(

@@ -9,23 +9,27 @@ arXiv:2503.09573); within a block each step predicts every masked position and *
 
 `generate` computes exactly what the reference `generate` of the ModernBERT-large-chat model card
 computes (same tokens for the same float32 model and inputs, with or without classifier-free
-guidance), while doing the per-step work only on the current block:
+guidance, and for remasking="random" with the same seed), but does the per-step work only where
+it matters:
 
-- softmax, Gumbel noise and top-k run on the block's `[B, block_size, V]` logits, not the
-  whole canvas, and the float64 noise only on the block's masked positions (LLaDA PR #124);
+- softmax, argmax and the float64 Gumbel noise run on the M masked positions up to the current
+  block's end, [M, V], not on the whole [B, L, V] canvas (cf. LLaDA PR #124 on noise memory);
 - one vectorised top-k replaces the reference's per-row Python loop;
-- prompts of different lengths share a batch (each row laid out as it would be alone);
-- optional extras that the reference lacks: confidence-threshold parallel decoding (Fast-dLLM,
-  Wu et al. 2025, arXiv:2505.22618), exact early exit at EOS, and a step-by-step history.
+- prompts of different lengths share a batch, each row laid out as it would be alone;
+- extras the reference lacks: confidence-threshold parallel decoding (Fast-dLLM, Wu et al.
+  2025, arXiv:2505.22618), exact early exit at EOS, and a step-by-step history.
 
-The model's logits are still computed for the whole canvas: slicing the hidden states before the
-output layer changes the BLAS blocking and, measured on a 50k vocabulary, the logits' last bits,
-which would break the same-tokens contract at near-ties.
+As in the reference, a position where the model predicts the mask token itself stays masked and
+competes again at later steps (it can even stay masked to the end: a trained model almost never
+predicts [MASK], random ones do). The model's logits are still computed for the whole canvas:
+running the output layer on fewer rows changes the BLAS blocking and, measured on a 50k
+vocabulary, the logits' last bits, which would break the same-tokens contract at near-ties.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 import warnings
 from dataclasses import dataclass
 from typing import Literal, Sequence
@@ -62,12 +66,15 @@ class GenerationOutput:
     Layout of padded batches: row i of `sequences` is its real prompt tokens (padding removed,
     whatever side it was on), then its `max_new_tokens` new tokens, then right padding
     (`model.config.pad_token_id`, 0 if unset) up to the longest prompt + max_new_tokens.
+    A new position keeps the mask id only where the model itself kept predicting the mask token
+    (as the reference does; trained models practically never do). After an early exit at EOS the
+    tokens past a row's first EOS are filler: what was committed, and EOS for the masks.
     """
 
     sequences: torch.Tensor  #: [B, P_max + max_new_tokens] long, prompt then new tokens per row
     prompt_lengths: torch.Tensor  #: [B] long, real prompt tokens per row (new tokens start there)
     nfe: int  #: function evaluations: one per step, two per step with cfg_scale > 0 (cond+uncond)
-    steps_taken: int  #: denoising steps run (fewer than `steps` with threshold or early exit)
+    steps_taken: int  #: denoising steps run (fewer than `steps` after skipped steps, see generate)
     history: list[GenerationStep] | None = None  #: one record per step if return_history=True
 
     @property
@@ -105,13 +112,17 @@ def generate(
         input_ids: [B, P] long tensor, or a list of prompts (lists of ints) of any lengths.
         max_new_tokens: tokens to generate per prompt; a multiple of `block_size`.
         steps: denoising steps in all; each of the `max_new_tokens // block_size` blocks gets
-            `steps // num_blocks` (must divide evenly, as in the reference). Each step commits
-            about `block_size / steps_per_block` tokens (the reference's schedule).
+            `steps_per_block = steps // num_blocks` (must divide evenly, as in the reference).
+            Each step commits about `block_size / steps_per_block` tokens (the reference's
+            schedule). Steps left once a block has no masks (more steps than tokens, threshold,
+            early exit) are skipped without a forward pass: same tokens, fewer NFE.
         block_size: tokens per block; blocks are filled left to right, one after the other.
         temperature: 0 takes the argmax token; > 0 samples it with Gumbel-max noise (float64,
             as the model card) from softmax(logits / temperature).
         remasking: which masked positions to commit: "low_confidence" the most probable
-            predictions (deterministic at temperature 0), "random" uniformly drawn ones.
+            predictions (deterministic at temperature 0), "random" uniformly drawn ones. At
+            temperature 0, "random" with a CPU `generator` seeded s replays the reference run
+            after `torch.manual_seed(s)` (same draws), unless steps_per_block > block_size.
         cfg_scale: classifier-free guidance w: logits = uncond + (w + 1) * (cond - uncond), the
             unconditional pass seeing the prompt masked. Costs two NFE per step.
         threshold: p in (0, 1] switches to parallel decoding: each step commits every masked
@@ -149,16 +160,14 @@ def generate(
     """
     config = model.config
     _check_settings(max_new_tokens, steps, block_size, temperature, remasking, cfg_scale, threshold)
-    mask_id = _token_id(mask_token_id, config, "mask_token_id", "mask_token_id=tokenizer.mask_token_id")
-    eos_id = (
-        _token_id(eos_token_id, config, "eos_token_id", "eos_token_id=tokenizer.eos_token_id")
-        if stop_at_eos
-        else None
-    )
-    if eos_id is not None and eos_id == mask_id:
-        raise ValueError(f"eos_token_id={eos_id} equals mask_token_id; pass the id that ends an answer.")
+    mask_id = _token_id(mask_token_id, config, "mask_token_id", "tokenizer.mask_token_id")
+    eos_id = None
+    if stop_at_eos:
+        eos_id = _token_id(eos_token_id, config, "eos_token_id", "tokenizer.eos_token_id")
+        if eos_id == mask_id:
+            raise ValueError(f"eos_token_id={eos_id} equals mask_token_id; pass the id that ends an answer.")
     if model.training:
-        warnings.warn("model is in training mode: dropout makes generation random; call model.eval()")
+        warnings.warn("model is in training mode: dropout makes generation random; call model.eval().")
 
     device = next(model.parameters()).device
     pad_id = getattr(config, "pad_token_id", None)
@@ -172,7 +181,8 @@ def generate(
     length = p_max + max_new_tokens
     arange = torch.arange(length, device=device)
     in_prompt = arange < lengths[:, None]  # [B, L]
-    real = arange < (lengths + max_new_tokens)[:, None]  # [B, L]
+    real = arange < (lengths + max_new_tokens)[:, None]  # [B, L] prompt and new tokens
+    in_new = real & ~in_prompt  # [B, L] new tokens
     x = torch.where(real, mask_id, pad_id)
     x[in_prompt] = prompts[in_prompt[:, :p_max]]
     # Without padding, pass no mask at all, exactly like the reference (same kernels, same bits).
@@ -180,42 +190,42 @@ def generate(
 
     num_blocks = max_new_tokens // block_size
     steps_per_block = steps // num_blocks
-    offsets = torch.arange(block_size, device=device)
-    new_pos = lengths[:, None] + torch.arange(max_new_tokens, device=device)  # [B, N]
     finished = torch.zeros(batch, dtype=torch.bool, device=device)
     history: list[GenerationStep] | None = [] if return_history else None
     nfe = steps_taken = 0
 
     for block in range(num_blocks):
-        pos = new_pos[:, block * block_size : (block + 1) * block_size]  # [B, S] canvas positions
+        # Candidates are the masked positions before the block's end: the block's own, plus (as in
+        # the reference) any left in earlier blocks where the model predicted the mask token.
+        before_end = arange < (lengths + (block + 1) * block_size)[:, None]  # [B, L]
         for i in range(steps_per_block):
-            masked = x.gather(1, pos) == mask_id  # [B, S]
-            live = masked.any(1)  # rows with work left in this block
+            candidates = (x == mask_id) & before_end
+            live = candidates.any(1)
             if not bool(live.any()):
-                break  # threshold or EOS emptied the block early: no forward pass needed
-            rows = live.nonzero().squeeze(1)
-            xr, pr, mr = x[rows], pos[rows], masked[rows]
+                break  # block done early (threshold, EOS, steps > tokens): skip its other steps
+            rows = live.nonzero().squeeze(1)  # rows with work left; finished rows leave the batch
+            xr, cand = x[rows], candidates[rows]
 
-            logits = _block_logits(
-                model, xr, None if attn is None else attn[rows], pr, in_prompt[rows], mask_id, cfg_scale
-            )  # [R, S, V]
+            attn_r = None if attn is None else attn[rows]
+            logits = _candidate_logits(model, xr, attn_r, in_prompt[rows], cand, mask_id, cfg_scale)
             nfe += 2 if cfg_scale > 0 else 1
-            tokens, score, prob = _propose(
-                logits, mr, pr, length, temperature, remasking, generator, return_history
-            )
-            k = _tokens_to_commit(mr, prob, i, steps_per_block, threshold)
-            commit = _top_k_mask(score.masked_fill(~mr, -math.inf), k)  # [R, S]
-            x[rows[:, None], pr] = torch.where(commit, tokens, xr.gather(1, pr))
+            want_prob = remasking == "low_confidence" or return_history
+            tokens, prob = _predict(logits, temperature, generator, want_prob)  # [M], [M]
+            proposal = xr.masked_scatter(cand, tokens)  # [R, L], every candidate filled in
+            score = _ranking_score(cand, prob, remasking, generator)  # [R, L]
+            k = _tokens_to_commit(cand.sum(1), score, i, steps_per_block, block_size, threshold)
+            commit = _top_k_mask(score, k)  # [R, L]
+            x[rows] = torch.where(commit, proposal, xr)
+            # a committed mask token (the model predicted [MASK]) leaves the position masked
+            revealed = commit & (proposal != mask_id)
 
             filled = None
             if eos_id is not None:
-                filled = _finish_at_eos(x, rows, new_pos[rows], finished, eos_id, mask_id)
+                filled = _finish_at_eos(x, rows, in_new[rows], finished, eos_id, mask_id)
             if history is not None:
-                history.append(
-                    _record(x, rows, pr, commit, prob, new_pos[rows], filled, block, steps_taken)
-                )
+                history.append(_record(x, rows, revealed, filled, cand, prob, block, steps_taken))
             steps_taken += 1
-            if bool(finished.all()):
+            if eos_id is not None and bool(finished.all()):
                 break
         if eos_id is not None and bool(finished.all()):
             break
@@ -223,78 +233,80 @@ def generate(
     return GenerationOutput(x, lengths, nfe, steps_taken, history)
 
 
-def _block_logits(
+def _candidate_logits(
     model: torch.nn.Module,
     x: torch.Tensor,
     attention_mask: torch.Tensor | None,
-    pos: torch.Tensor,
     in_prompt: torch.Tensor,
+    candidates: torch.Tensor,
     mask_id: int,
     cfg_scale: float,
 ) -> torch.Tensor:
-    """Logits [R, S, V] at the block positions `pos` [R, S] of canvases `x` [R, L]."""
-    if cfg_scale > 0:
-        # Classifier-free guidance: the unconditional input hides the prompt behind masks. Both
-        # halves run in one batch, conditional first, as in the reference.
-        x = torch.cat([x, x.masked_fill(in_prompt, mask_id)])
-        attention_mask = None if attention_mask is None else attention_mask.repeat(2, 1)
-        pos = pos.repeat(2, 1)
-    logits = model(input_ids=x, attention_mask=attention_mask).logits  # [R(x2), L, V]
-    logits = logits.gather(1, pos[..., None].expand(-1, -1, logits.shape[-1]))
-    if cfg_scale > 0:
-        cond, uncond = logits.chunk(2)
-        logits = uncond + (cfg_scale + 1) * (cond - uncond)
-    return logits
+    """Logits [M, V] at the `candidates` [R, L] (bool) of canvases `x` [R, L]."""
+    if cfg_scale <= 0:
+        return model(input_ids=x, attention_mask=attention_mask).logits[candidates]
+    # Classifier-free guidance: the unconditional input hides the prompt behind masks. Both halves
+    # run in one batch, conditional first, and combine in the reference's order of operations.
+    x = torch.cat([x, x.masked_fill(in_prompt, mask_id)])
+    attention_mask = None if attention_mask is None else attention_mask.repeat(2, 1)
+    cond, uncond = model(input_ids=x, attention_mask=attention_mask).logits.chunk(2)
+    uncond = uncond[candidates]
+    return uncond + (cfg_scale + 1) * (cond[candidates] - uncond)
 
 
-def _propose(
-    logits: torch.Tensor,
-    masked: torch.Tensor,
-    pos: torch.Tensor,
-    length: int,
-    temperature: float,
+def _predict(
+    logits: torch.Tensor, temperature: float, generator: torch.Generator | None, want_prob: bool
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """A token for each row of `logits` [M, V] and, if wanted, its probability: ([M], [M])."""
+    if temperature > 0:
+        # Gumbel-max as the card's add_gumbel_noise, in float64, but on [M, V] instead of the
+        # whole [B, L, V] canvas: argmax exp(l) / (-log u)^T is a sample of softmax(l / T).
+        u = torch.rand(logits.shape, dtype=torch.float64, device=logits.device, generator=generator)
+        tokens = (logits.double().exp() / (-torch.log(u)) ** temperature).argmax(-1)
+    else:
+        tokens = logits.argmax(-1)
+    if not want_prob:
+        return tokens, None
+    return tokens, F.softmax(logits, dim=-1).gather(-1, tokens[:, None]).squeeze(-1)
+
+
+def _ranking_score(
+    candidates: torch.Tensor,
+    prob: torch.Tensor | None,
     remasking: str,
     generator: torch.Generator | None,
-    want_prob: bool,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-    """Predict a token per block position; return (tokens, ranking score, probability), [R, S]."""
-    tokens = logits.argmax(-1)
-    if temperature > 0:
-        # Gumbel-max as the card's add_gumbel_noise (float64), but only on the masked rows:
-        # [M, V] instead of the whole [B, L, V] canvas. exp(l) / (-log u)^T peaks at a sample of
-        # softmax(l / T).
-        sub = logits[masked].double()
-        u = torch.rand(sub.shape, dtype=torch.float64, device=sub.device, generator=generator)
-        tokens[masked] = (sub.exp() / (-torch.log(u)) ** temperature).argmax(-1)
-    prob = None
-    if remasking == "low_confidence" or want_prob:
-        prob = F.softmax(logits, dim=-1).gather(-1, tokens[..., None]).squeeze(-1)
+) -> torch.Tensor:
+    """[R, L] score that decides which candidates to commit first; -inf off the candidates."""
     if remasking == "low_confidence":
-        return tokens, prob, prob
+        score = torch.full(candidates.shape, -math.inf, dtype=prob.dtype, device=candidates.device)
+        return score.masked_scatter(candidates, prob)
     # Drawn over whole canvas rows like the reference, so a seeded single-prompt run replays it.
-    u = torch.rand((pos.shape[0], length), device=pos.device, generator=generator)
-    return tokens, u.gather(1, pos), prob
+    score = torch.rand(candidates.shape, device=candidates.device, generator=generator)
+    return score.masked_fill(~candidates, -math.inf)
 
 
 def _tokens_to_commit(
-    masked: torch.Tensor, prob: torch.Tensor | None, step: int, steps_per_block: int, threshold: float | None
+    left: torch.Tensor,
+    score: torch.Tensor,
+    step: int,
+    steps_per_block: int,
+    block_size: int,
+    threshold: float | None,
 ) -> torch.Tensor:
-    """How many tokens each row commits at this step of the block, [R] long."""
-    left = masked.sum(1)
-    block_size = masked.shape[1]
+    """How many of its `left` [R] candidates each row commits at this step of the block, [R]."""
     if threshold is None:
         # The reference schedule (get_num_transfer_tokens): block_size tokens spread evenly over
         # the block's steps, the remainder on the first steps.
         k = block_size // steps_per_block + int(step < block_size % steps_per_block)
         return torch.clamp(left, max=k)
-    confident = ((prob >= threshold) & masked).sum(1)
+    confident = (score >= threshold).sum(1)
     steps_left = steps_per_block - step
     catch_up = (left + steps_left - 1) // steps_left  # keeps the block within its step budget
-    return torch.minimum(torch.maximum(torch.maximum(confident, catch_up), torch.ones_like(left)), left)
+    return torch.maximum(torch.maximum(confident, catch_up), torch.ones_like(left)).minimum(left)
 
 
 def _top_k_mask(score: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
-    """Bool [R, S]: the k[r] highest scores of each row (torch.topk order, as the reference)."""
+    """Bool [R, L]: the k[r] highest scores of each row (torch.topk, as the reference)."""
     k_max = int(k.max())
     top = score.topk(k_max, dim=1).indices  # sorted, highest first
     keep = torch.arange(k_max, device=score.device) < k[:, None]
@@ -302,20 +314,25 @@ def _top_k_mask(score: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
 
 
 def _finish_at_eos(
-    x: torch.Tensor, rows: torch.Tensor, new_pos: torch.Tensor, finished: torch.Tensor, eos_id: int, mask_id: int
+    x: torch.Tensor,
+    rows: torch.Tensor,
+    in_new: torch.Tensor,
+    finished: torch.Tensor,
+    eos_id: int,
+    mask_id: int,
 ) -> torch.Tensor:
-    """Finish rows whose first new EOS has no mask before it; fill their masks with EOS.
+    """Finish the `rows` whose first new EOS has no mask before it, filling their masks with EOS.
 
-    Updates `x` and `finished` in place; returns the filled positions, bool [R, N].
+    `in_new` [R, L] marks the new-token positions. Updates `x` and `finished` in place; returns
+    the filled positions, bool [R, L].
     """
-    new = x[rows].gather(1, new_pos)  # [R, N]
-    n = new.shape[1]
-    is_eos, is_mask = new == eos_id, new == mask_id
-    first_eos = torch.where(is_eos.any(1), is_eos.int().argmax(1), n)
-    first_mask = torch.where(is_mask.any(1), is_mask.int().argmax(1), n)
+    xr, end = x[rows], x.shape[1]
+    is_eos, is_mask = (xr == eos_id) & in_new, (xr == mask_id) & in_new
+    first_eos = torch.where(is_eos.any(1), is_eos.int().argmax(1), end)  # argmax: first True
+    first_mask = torch.where(is_mask.any(1), is_mask.int().argmax(1), end)
     done = is_eos.any(1) & (first_mask > first_eos)
     filled = done[:, None] & is_mask
-    x[rows[:, None], new_pos] = new.masked_fill(filled, eos_id)
+    x[rows] = xr.masked_fill(filled, eos_id)
     finished[rows] |= done
     return filled
 
@@ -323,22 +340,24 @@ def _finish_at_eos(
 def _record(
     x: torch.Tensor,
     rows: torch.Tensor,
-    pos: torch.Tensor,
-    commit: torch.Tensor,
-    prob: torch.Tensor,
-    new_pos: torch.Tensor,
+    revealed: torch.Tensor,
     filled: torch.Tensor | None,
+    candidates: torch.Tensor,
+    prob: torch.Tensor,
     block: int,
     step: int,
 ) -> GenerationStep:
-    """Snapshot the canvas after a step, on the CPU."""
-    revealed = torch.zeros_like(x, dtype=torch.bool)
-    revealed[rows[:, None], pos] = commit
-    confidence = torch.full(x.shape, math.nan, dtype=torch.float32, device=x.device)
-    confidence[rows[:, None], pos] = torch.where(commit, prob.float(), math.nan)
-    if filled is not None:
-        revealed[rows[:, None], new_pos] |= filled
-    return GenerationStep(x.cpu(), revealed.cpu(), confidence.cpu(), block, step)
+    """Snapshot the canvas [B, L] after a step, on the CPU; the other tensors cover `rows` only."""
+    nan = torch.full(candidates.shape, math.nan, device=x.device)
+    confidence = nan.masked_scatter(candidates, prob.float()).masked_fill(~revealed, math.nan)
+    if filled is not None:  # EOS fill-ins count as revealed, without a confidence
+        revealed = revealed | filled
+    all_revealed = torch.zeros_like(x, dtype=torch.bool)
+    all_revealed[rows] = revealed
+    all_confidence = torch.full(x.shape, math.nan)
+    all_confidence[rows.cpu()] = confidence.cpu()
+    # copy=True: on a CPU model .cpu() would alias the canvas that later steps overwrite
+    return GenerationStep(x.to("cpu", copy=True), all_revealed.cpu(), all_confidence, block, step)
 
 
 def _token_id(value: int | None, config, name: str, fix: str) -> int:
@@ -346,14 +365,15 @@ def _token_id(value: int | None, config, name: str, fix: str) -> int:
     value = getattr(config, name, None) if value is None else value
     if isinstance(value, (list, tuple)) and len(value) == 1:
         value = value[0]
-    if not isinstance(value, int) or isinstance(value, bool):
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
         raise ValueError(
-            f"{name}={value!r}: need one token id and model.config has none usable; pass {fix}."
+            f"{name}={value!r}: the sampler needs one token id and model.config.{name} gives none;"
+            f" pass {name}={fix}."
         )
     vocab = getattr(config, "vocab_size", None)
     if value < 0 or (vocab is not None and value >= vocab):
-        raise ValueError(f"{name}={value} is outside the vocabulary [0, {vocab}); pass {fix}.")
-    return value
+        raise ValueError(f"{name}={value} is outside the vocabulary [0, {vocab}); pass {name}={fix}.")
+    return int(value)
 
 
 def _check_settings(
@@ -366,14 +386,14 @@ def _check_settings(
     threshold: float | None,
 ) -> None:
     """Raise ValueError, naming the argument and the fix, for settings the sampler can't run."""
-    for name, value in (("max_new_tokens", max_new_tokens), ("steps", steps), ("block_size", block_size)):
-        if not isinstance(value, int) or value < 1:
+    for name, value in [("max_new_tokens", max_new_tokens), ("steps", steps), ("block_size", block_size)]:
+        if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
             raise ValueError(f"{name}={value!r}: must be a positive int.")
     if max_new_tokens % block_size:
         raise ValueError(
             f"block_size={block_size} must divide max_new_tokens={max_new_tokens} (blocks are "
-            f"filled whole, one after another); pass block_size={math.gcd(block_size, max_new_tokens)} "
-            f"or max_new_tokens={-(-max_new_tokens // block_size) * block_size}."
+            f"filled whole, one after another); pass block_size={math.gcd(block_size, max_new_tokens)}"
+            f" or max_new_tokens={-(-max_new_tokens // block_size) * block_size}."
         )
     num_blocks = max_new_tokens // block_size
     if steps < num_blocks or steps % num_blocks:
@@ -386,10 +406,10 @@ def _check_settings(
         )
     if remasking not in _REMASKING:
         raise ValueError(f"remasking={remasking!r}: allowed values are {_REMASKING}.")
-    if not temperature >= 0:  # also rejects NaN
-        raise ValueError(f"temperature={temperature!r}: must be >= 0 (0 = argmax, no sampling).")
-    if not cfg_scale >= 0:
-        raise ValueError(f"cfg_scale={cfg_scale!r}: must be >= 0 (0 = no guidance).")
+    if not 0 <= temperature < math.inf:  # also rejects NaN
+        raise ValueError(f"temperature={temperature!r}: must be >= 0 and finite (0 = argmax, no sampling).")
+    if not 0 <= cfg_scale < math.inf:
+        raise ValueError(f"cfg_scale={cfg_scale!r}: must be >= 0 and finite (0 = no guidance).")
     if threshold is not None:
         if not 0 < threshold <= 1:
             raise ValueError(
@@ -398,8 +418,9 @@ def _check_settings(
             )
         if remasking != "low_confidence":
             raise ValueError(
-                f"threshold={threshold} needs remasking='low_confidence' (it thresholds the model's "
-                f"confidence), got remasking={remasking!r}; pass threshold=None for random remasking."
+                f"threshold={threshold} needs remasking='low_confidence' (it thresholds the "
+                f"model's confidence), got remasking={remasking!r}; pass threshold=None for random "
+                "remasking."
             )
 
 
@@ -411,7 +432,7 @@ def _prompt_batch(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Prompts as ([B, P_max] long, right-padded with pad_id; [B] lengths) on `device`."""
     if isinstance(input_ids, torch.Tensor):
-        if input_ids.dim() != 2 or input_ids.dtype.is_floating_point or input_ids.dtype == torch.bool:
+        if input_ids.dim() != 2 or input_ids.dtype.is_floating_point or input_ids.dtype is torch.bool:
             raise ValueError(
                 f"input_ids: expected an integer tensor [B, P], got {input_ids.dtype} of shape "
                 f"{tuple(input_ids.shape)}; for one prompt pass input_ids[None]."
@@ -431,9 +452,13 @@ def _prompt_batch(
         ids, lengths = ids.gather(1, order), keep.sum(1)
     else:
         if attention_mask is not None:
-            raise ValueError("attention_mask is for tensor input_ids; a list of prompts gives each length.")
-        prompts = [list(p) for p in input_ids] if not isinstance(input_ids, (str, bytes)) else []
-        if not prompts or any(not isinstance(t, int) for p in prompts for t in p):
+            raise ValueError(
+                "attention_mask is for tensor input_ids; a list of prompts already gives each length."
+            )
+        prompts = [p for p in input_ids] if isinstance(input_ids, (list, tuple)) else []
+        if not prompts or not all(
+            isinstance(p, (list, tuple)) and all(isinstance(t, int) for t in p) for p in prompts
+        ):
             raise ValueError(
                 "input_ids: expected a [B, P] tensor or a list of prompts (lists of ints), got "
                 f"{type(input_ids).__name__}; for one prompt pass [ids]."

@@ -1,0 +1,104 @@
+"""Plots: one function per idea, each returning its matplotlib ``Axes``, titled and labelled.
+
+    >>> ax = plot_losses({"MDLM": ([1, 2, 3], [4.0, 3.0, 2.5])})
+    >>> ax.get_ylabel()
+    'loss (nats/token)'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import torch
+
+__all__ = [
+    "plot_losses",
+    "plot_mask_ratio_histogram",
+    "plot_loss_vs_mask_ratio",
+    "plot_reveal_order",
+    "render_corruption",
+]
+
+
+def _axes(ax):
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.5))
+    return ax
+
+
+def plot_losses(
+    curves: Mapping[str, tuple[Sequence[int], Sequence[float]]],
+    *,
+    ax=None,
+    title: str = "Training loss",
+    ylabel: str = "loss (nats/token)",
+    log_y: bool = False,
+):
+    """Loss curves, one line per run: ``{"name": (steps, losses)}``."""
+    ax = _axes(ax)
+    for name, (steps, losses) in curves.items():
+        ax.plot(list(steps), list(losses), label=name)
+    ax.set(title=title, xlabel="optimizer step", ylabel=ylabel)
+    if log_y:
+        ax.set_yscale("log")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return ax
+
+
+def plot_mask_ratio_histogram(ratios: Mapping[str, torch.Tensor], *, ax=None, bins: int = 20):
+    """Histogram of the per-sequence masked fraction under each corruption scheme (notebook 01)."""
+    ax = _axes(ax)
+    for name, values in ratios.items():
+        ax.hist(torch.as_tensor(values).float().numpy(), bins=bins, range=(0, 1), alpha=0.6, label=name)
+    ax.set(title="How much of each sequence is masked", xlabel="mask ratio t", ylabel="sequences")
+    ax.legend()
+    return ax
+
+
+def plot_loss_vs_mask_ratio(results: Mapping[str, Mapping[float, float]], *, ax=None):
+    """Held-out loss per masked token against the fraction masked, one line per model."""
+    ax = _axes(ax)
+    for name, by_ratio in results.items():
+        ratios = sorted(by_ratio)
+        ax.plot(ratios, [by_ratio[r] for r in ratios], marker="o", label=name)
+    ax.set(title="Loss at a given mask ratio", xlabel="mask ratio t", ylabel="loss (nats/masked token)")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return ax
+
+
+def plot_reveal_order(history, *, row: int = 0, start: int = 0, ax=None):
+    """Heatmap of the step at which each generated position was revealed (sampler history).
+
+    ``history`` is ``GenerationOutput.history``; ``start`` is the first generated position.
+    """
+    ax = _axes(ax)
+    revealed_at = torch.full_like(history[0].canvas[row], -1, dtype=torch.long)
+    for record in history:
+        revealed_at[record.revealed[row]] = record.step
+    order = revealed_at[start:].float()
+    order[order < 0] = float("nan")
+    image = ax.imshow(order[None, :].numpy(), aspect="auto", cmap="viridis")
+    ax.set(title="When each position was revealed", xlabel="generated position", yticks=[])
+    plt.colorbar(image, ax=ax, label="step")
+    return ax
+
+
+def render_corruption(input_ids: torch.Tensor, masked: torch.Tensor, tokenizer, *, mask_symbol: str = "▒") -> str:
+    """One corrupted sequence as text, masked tokens shown as ``mask_symbol`` (notebook 01).
+
+    >>> from dlm_kit.backbones import build_tiny_tokenizer
+    >>> tok = build_tiny_tokenizer()
+    >>> ids = torch.tensor(tok("the city of London")["input_ids"])
+    >>> render_corruption(ids, torch.tensor([False, True, False, True]), tok)
+    'the ▒ of ▒'
+    """
+    tokens = tokenizer.convert_ids_to_tokens(input_ids.tolist())
+    pieces = []
+    for token, is_masked in zip(tokens, masked.tolist()):
+        if is_masked:
+            token = ("##" if token.startswith("##") else "") + mask_symbol
+        pieces.append(token)
+    return tokenizer.convert_tokens_to_string(pieces)

@@ -1,0 +1,357 @@
+"""Specification of `dlm_kit.sampling.generate`: the model card's tokens, and what it adds."""
+
+from __future__ import annotations
+
+import doctest
+from functools import lru_cache
+from types import SimpleNamespace
+
+import pytest
+import torch
+from transformers import BertConfig, BertForMaskedLM, ModernBertConfig, ModernBertForMaskedLM
+
+import dlm_kit.sampling as sampling
+from dlm_kit.sampling import GenerationOutput, generate
+from reference_sampler import reference_generate
+
+VOCAB, MASK, EOS, PAD = 128, 4, 2, 0
+ARCHS = ("bert", "modernbert")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny models run as fast on one thread, and stay fast when other jobs share the CPU
+    (two threads on two busy cores oversubscribe: the suite then took 3x longer)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def build_model(arch: str, seed: int = 0, eos_bias: float = 0.0) -> torch.nn.Module:
+    """A random 2-layer float32 masked LM. initializer_range=0.2 (not 0.02) spreads the logits so
+    that confidences have no float32 near-ties that a different batch shape could flip."""
+    torch.manual_seed(seed)
+    common = dict(
+        vocab_size=VOCAB, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+        intermediate_size=64, max_position_embeddings=96, initializer_range=0.2,
+        pad_token_id=PAD, attn_implementation="sdpa",
+    )
+    if arch == "bert":
+        model = BertForMaskedLM(BertConfig(**common))
+    else:
+        config = ModernBertConfig(
+            **common, eos_token_id=EOS, bos_token_id=1, cls_token_id=1, sep_token_id=EOS,
+            global_attn_every_n_layers=2, local_attention=16,
+        )
+        model = ModernBertForMaskedLM(config)
+    if eos_bias:
+        with torch.no_grad():
+            model.get_output_embeddings().bias[EOS] += eos_bias
+    return model.eval()
+
+
+@lru_cache(maxsize=None)
+def cached_model(arch: str, seed: int = 0) -> torch.nn.Module:
+    return build_model(arch, seed)
+
+
+def random_prompt(length: int, seed: int, batch: int = 1) -> torch.Tensor:
+    # ids from 5 up: never the mask (4), EOS (2) or padding (0)
+    return torch.randint(5, VOCAB, (batch, length), generator=torch.Generator().manual_seed(seed))
+
+
+# --- the model card's tokens ------------------------------------------------------------------
+
+# (max_new_tokens, steps, block_size): one token per step, several per step with a remainder
+# (16 / 5 -> 4,3,3,3,3), several blocks, and more steps than tokens.
+SCHEDULES = [(16, 16, 16), (16, 5, 16), (32, 16, 8), (24, 6, 8), (8, 16, 8)]
+
+
+@pytest.mark.parametrize("cfg_scale", [0.0, 1.5])
+@pytest.mark.parametrize("new, steps, block", SCHEDULES)
+@pytest.mark.parametrize("seed, prompt_len", [(0, 1), (1, 7), (2, 12)])
+@pytest.mark.parametrize("arch", ARCHS)
+def test_low_confidence_tokens_equal_the_model_card_reference(
+    arch, seed, prompt_len, new, steps, block, cfg_scale
+):
+    model, prompt = cached_model(arch, seed), random_prompt(prompt_len, seed)
+    expected = reference_generate(
+        model, prompt, mask_id=MASK, steps=steps, gen_length=new, block_length=block,
+        cfg_scale=cfg_scale, remasking="low_confidence",
+    )
+    out = generate(
+        model, prompt, max_new_tokens=new, steps=steps, block_size=block, cfg_scale=cfg_scale,
+        mask_token_id=MASK,
+    )
+    assert torch.equal(out.sequences, expected)
+    assert out.nfe == out.steps_taken * (2 if cfg_scale else 1) <= steps * (2 if cfg_scale else 1)
+
+
+@pytest.mark.parametrize("cfg_scale", [0.0, 1.5])
+@pytest.mark.parametrize("arch", ARCHS)
+def test_a_batch_of_equal_length_prompts_equals_the_reference_batch(arch, cfg_scale):
+    model, prompts = cached_model(arch), random_prompt(6, seed=5, batch=3)
+    expected = reference_generate(model, prompts, mask_id=MASK, steps=8, gen_length=16,
+                                  block_length=8, cfg_scale=cfg_scale, remasking="low_confidence")
+    out = generate(model, prompts, max_new_tokens=16, steps=8, block_size=8, cfg_scale=cfg_scale,
+                   mask_token_id=MASK)
+    assert torch.equal(out.sequences, expected)
+
+
+def test_a_predicted_mask_token_stays_masked_and_competes_again_like_the_reference():
+    # this random model predicts the mask token itself at some positions (a trained one would not)
+    model, prompt = cached_model("bert", 2), random_prompt(12, seed=2)
+    expected = reference_generate(model, prompt, mask_id=MASK, steps=16, gen_length=32,
+                                  block_length=8, cfg_scale=1.5, remasking="low_confidence")
+    out = generate(model, prompt, max_new_tokens=32, steps=16, block_size=8, cfg_scale=1.5,
+                   mask_token_id=MASK)
+    assert (expected[0, 12:] == MASK).any()
+    assert torch.equal(out.sequences, expected)
+
+
+def test_steps_beyond_the_number_of_tokens_are_skipped_without_forward_passes():
+    model, prompt = cached_model("modernbert"), random_prompt(4, seed=0)
+    kwargs = dict(mask_id=MASK, gen_length=8, block_length=8, remasking="low_confidence")
+    out = generate(model, prompt, max_new_tokens=8, steps=16, block_size=8, mask_token_id=MASK)
+    assert torch.equal(out.sequences, reference_generate(model, prompt, steps=16, **kwargs))
+    assert out.nfe == out.steps_taken == 8
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("arch", ARCHS)
+def test_random_remasking_replays_the_reference_with_the_same_seed(arch, seed):
+    model, prompt = cached_model(arch), random_prompt(5, seed)
+    torch.manual_seed(seed)  # the reference draws from the global RNG
+    expected = reference_generate(model, prompt, mask_id=MASK, steps=8, gen_length=16, block_length=8)
+    out = generate(
+        model, prompt, max_new_tokens=16, steps=8, block_size=8, remasking="random",
+        mask_token_id=MASK, generator=torch.Generator().manual_seed(seed),
+    )
+    assert torch.equal(out.sequences, expected)
+
+
+# --- batches of prompts of different lengths --------------------------------------------------
+
+
+@pytest.mark.parametrize("cfg_scale", [0.0, 2.0])
+@pytest.mark.parametrize("arch", ARCHS)
+def test_batched_prompts_of_different_lengths_match_one_at_a_time(arch, cfg_scale):
+    model = cached_model(arch)
+    prompts = [random_prompt(n, seed=n)[0].tolist() for n in (3, 9, 1, 6)]
+    kwargs = dict(max_new_tokens=16, steps=8, block_size=8, cfg_scale=cfg_scale, mask_token_id=MASK)
+    batched = generate(model, prompts, **kwargs)
+    for row, prompt in enumerate(prompts):
+        alone = generate(model, [prompt], **kwargs)
+        assert torch.equal(batched.new_tokens[row], alone.new_tokens[0]), f"row {row}"
+
+
+def test_padded_batch_layout_is_prompt_then_new_tokens_then_padding():
+    out = generate(cached_model("bert"), [[7, 8, 9], [10]], max_new_tokens=4, steps=4, block_size=4, mask_token_id=MASK)
+    assert out.sequences.shape == (2, 3 + 4)
+    assert out.prompt_lengths.tolist() == [3, 1]
+    assert out.sequences[0, :3].tolist() == [7, 8, 9] and out.sequences[1, :1].tolist() == [10]
+    assert out.sequences[1, 5:].tolist() == [PAD, PAD]
+    assert torch.equal(out.new_tokens[1], out.sequences[1, 1:5])
+    assert not (out.new_tokens == MASK).any()
+
+
+def test_left_and_right_padded_tensors_give_the_same_tokens_as_a_list_of_prompts():
+    model = cached_model("modernbert")
+    prompts = [[11, 12, 13, 14], [21, 22]]
+    kwargs = dict(max_new_tokens=8, steps=8, block_size=4, mask_token_id=MASK)
+    expected = generate(model, prompts, **kwargs).new_tokens
+    right = torch.tensor([[11, 12, 13, 14], [21, 22, PAD, PAD]])
+    left = torch.tensor([[11, 12, 13, 14], [PAD, PAD, 21, 22]])
+    right_mask, left_mask = (right != PAD).long(), (left != PAD).long()
+    assert torch.equal(generate(model, right, attention_mask=right_mask, **kwargs).new_tokens, expected)
+    assert torch.equal(generate(model, left, attention_mask=left_mask, **kwargs).new_tokens, expected)
+
+
+# --- early exit at EOS ------------------------------------------------------------------------
+
+
+def first_eos(tokens: torch.Tensor) -> int:
+    """Index of the first EOS, or the last index when there is none."""
+    return int((tokens == EOS).int().argmax()) if (tokens == EOS).any() else len(tokens) - 1
+
+
+# (arch, seed, EOS bias) chosen so that the first EOS lands early, mid-block and in a late block
+@pytest.mark.parametrize("arch, seed, eos_bias", [("bert", 1, 2.0), ("bert", 1, 1.5), ("modernbert", 1, 2.5), ("modernbert", 0, 2.5)])
+def test_early_exit_keeps_the_text_up_to_the_first_eos_and_saves_forward_passes(arch, seed, eos_bias):
+    model, prompt = build_model(arch, seed, eos_bias), random_prompt(7, seed=0)
+    kwargs = dict(max_new_tokens=32, steps=32, block_size=8, mask_token_id=MASK, eos_token_id=EOS)
+    full = generate(model, prompt, **kwargs).new_tokens[0]
+    early = generate(model, prompt, stop_at_eos=True, **kwargs)
+    end = first_eos(full)
+    assert full[end] == EOS
+    assert torch.equal(early.new_tokens[0, : end + 1], full[: end + 1])
+    assert (early.new_tokens[0, end:] == EOS).sum() >= 1 and not (early.new_tokens == MASK).any()
+    assert early.nfe < 32
+
+
+def test_early_exit_in_a_batch_keeps_each_rows_text_up_to_its_first_eos():
+    model = build_model("bert", eos_bias=2.0)
+    prompts = [random_prompt(n, seed=n)[0].tolist() for n in (7, 2, 5)]
+    kwargs = dict(max_new_tokens=32, steps=32, block_size=8, mask_token_id=MASK, eos_token_id=EOS)
+    full = generate(model, prompts, **kwargs).new_tokens
+    early = generate(model, prompts, stop_at_eos=True, **kwargs).new_tokens
+    assert (full == EOS).any(1).sum() >= 2  # most rows stop early
+    for row in range(len(prompts)):
+        end = first_eos(full[row])
+        assert torch.equal(early[row, : end + 1], full[row, : end + 1]), f"row {row}"
+
+
+# --- threshold (parallel) decoding ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_threshold_one_commits_one_token_per_step_like_the_reference(arch):
+    model, prompt = cached_model(arch), random_prompt(6, seed=3)
+    out = generate(model, prompt, max_new_tokens=16, steps=16, block_size=8, threshold=1.0,
+                   mask_token_id=MASK, return_history=True)
+    assert max(float(step.confidence.nan_to_num(0).max()) for step in out.history) < 1.0
+    expected = reference_generate(model, prompt, mask_id=MASK, steps=16, gen_length=16,
+                                  block_length=8, remasking="low_confidence")
+    assert torch.equal(out.sequences, expected)
+    assert all(int(step.revealed.sum()) == 1 for step in out.history)
+
+
+def test_threshold_below_every_confidence_fills_each_block_in_one_step():
+    # the argmax token's probability is at least 1 / vocab_size
+    out = generate(cached_model("bert"), random_prompt(5, seed=1), max_new_tokens=24, steps=24,
+                   block_size=8, threshold=0.5 / VOCAB, mask_token_id=MASK)
+    assert out.nfe == out.steps_taken == 3
+    assert not (out.new_tokens == MASK).any()
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_a_moderate_threshold_takes_fewer_steps_than_the_schedule(arch):
+    model, prompt = cached_model(arch), random_prompt(5, seed=2)
+    kwargs = dict(max_new_tokens=16, steps=16, block_size=8, mask_token_id=MASK)
+    scheduled = generate(model, prompt, return_history=True, **kwargs)
+    median = torch.cat([s.confidence[s.revealed] for s in scheduled.history]).median().item()
+    fast = generate(model, prompt, threshold=median, **kwargs)
+    assert scheduled.nfe == 16
+    assert 2 <= fast.nfe < 16
+    assert not (fast.new_tokens == MASK).any()
+
+
+def test_threshold_decoding_stays_within_the_step_budget():
+    out = generate(cached_model("bert"), random_prompt(5, seed=1), max_new_tokens=16, steps=4,
+                   block_size=16, threshold=0.999, mask_token_id=MASK)
+    assert out.nfe <= 4
+    assert not (out.new_tokens == MASK).any()
+
+
+# --- random draws -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("remasking", ["low_confidence", "random"])
+def test_sampling_replays_with_the_same_generator_seed_and_differs_with_another(remasking):
+    model, prompt = cached_model("modernbert"), random_prompt(4, seed=0)
+
+    def run(seed: int) -> torch.Tensor:
+        return generate(model, prompt, max_new_tokens=16, steps=8, block_size=8, temperature=1.0,
+                        remasking=remasking, mask_token_id=MASK,
+                        generator=torch.Generator().manual_seed(seed)).sequences
+
+    assert torch.equal(run(0), run(0))
+    assert not torch.equal(run(0), run(1))
+
+
+class FixedLogitsLM(torch.nn.Module):
+    """A stand-in masked LM that predicts the same logits at every position."""
+
+    def __init__(self, logits: torch.Tensor):
+        super().__init__()
+        self.logits = torch.nn.Parameter(logits, requires_grad=False)
+        self.config = SimpleNamespace(vocab_size=len(logits), max_position_embeddings=8, mask_token_id=0)
+
+    def forward(self, input_ids, attention_mask=None):
+        return SimpleNamespace(logits=self.logits.expand(*input_ids.shape, -1))
+
+
+def test_temperature_sampling_draws_from_softmax_of_logits_over_temperature():
+    logits, temperature, n = torch.tensor([0.0, 1.0, 2.0, -1.0, 0.5]), 0.7, 20000
+    model = FixedLogitsLM(logits).eval()
+    out = generate(model, [[1]] * n, max_new_tokens=1, steps=1, block_size=1, temperature=temperature,
+                   generator=torch.Generator().manual_seed(0))
+    freq = torch.bincount(out.new_tokens[:, 0], minlength=len(logits)).double() / n
+    p = torch.softmax(logits.double() / temperature, 0)
+    assert ((freq - p).abs() < 5 * (p * (1 - p) / n).sqrt()).all(), (freq, p)
+
+
+# --- history ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("extra", [{}, {"threshold": 0.05}, {"stop_at_eos": True}])
+def test_history_has_one_record_per_step_reveals_each_new_position_once_and_ends_at_the_output(extra):
+    model = build_model("bert", eos_bias=2.0)
+    prompts = [[5, 6, 7], [8]]
+    out = generate(model, prompts, max_new_tokens=16, steps=16, block_size=8, mask_token_id=MASK,
+                   eos_token_id=EOS, return_history=True, **extra)
+    assert len(out.history) == out.steps_taken
+    masks_left = [int((s.canvas == MASK).sum()) for s in out.history]
+    assert masks_left == sorted(masks_left, reverse=True) and masks_left[0] > masks_left[-1] == 0
+    assert [s.step for s in out.history] == list(range(out.steps_taken))
+    assert torch.equal(out.history[-1].canvas, out.sequences)
+    times_revealed = torch.stack([s.revealed for s in out.history]).sum(0)
+    new = torch.zeros_like(times_revealed, dtype=torch.bool)
+    new[0, 3:19], new[1, 1:17] = True, True
+    # once per new position, unless the model itself predicted the mask token there to the end
+    assert torch.equal(times_revealed, (new & (out.sequences != MASK)).long())
+    for s in out.history:  # confidence is given exactly at the positions the model committed
+        scored = ~s.confidence.isnan()
+        assert not (scored & ~s.revealed).any()
+        assert ((s.confidence[scored] > 0) & (s.confidence[scored] <= 1)).all()
+
+
+def test_output_reports_forward_passes_counting_guidance_as_two():
+    out = generate(cached_model("bert"), [[5, 6]], max_new_tokens=8, steps=4, block_size=8,
+                   cfg_scale=1.0, mask_token_id=MASK)
+    assert isinstance(out, GenerationOutput) and out.history is None
+    assert (out.steps_taken, out.nfe) == (4, 8)
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+ERRORS = [
+    (dict(max_new_tokens=96, steps=96), "max_position_embeddings=96"),
+    (dict(max_new_tokens=16, block_size=12), "block_size=12 must divide max_new_tokens=16"),
+    (dict(max_new_tokens=16, block_size=4, steps=2), r"steps=2 .* number of blocks 4.*steps=4"),
+    (dict(max_new_tokens=16, block_size=4, steps=6), r"steps=6 .*pass steps=4 or 8"),
+    (dict(mask_token_id=None), r"mask_token_id=None.*tokenizer\.mask_token_id"),
+    (dict(threshold=0.0), r"threshold=0\.0: must be in \(0, 1\]"),
+    (dict(threshold=1.5), r"threshold=1\.5"),
+    (dict(threshold=0.5, remasking="random"), "needs remasking='low_confidence'"),
+    (dict(remasking="confidence"), r"remasking='confidence'.*'low_confidence', 'random'"),
+    (dict(temperature=-1.0), "temperature=-1.0: must be >= 0"),
+    (dict(cfg_scale=-0.5), "cfg_scale=-0.5: must be >= 0"),
+    (dict(stop_at_eos=True), r"eos_token_id=None.*tokenizer\.eos_token_id"),
+    (dict(input_ids=[[]]), r"empty prompt \(rows \[0\]"),
+    (dict(input_ids=torch.tensor([[5, 6]]), attention_mask=torch.tensor([[0, 0]])), "empty prompt"),
+    (dict(input_ids=[5, 6, 7]), r"list of prompts.*pass \[ids\]"),
+    (dict(input_ids=torch.tensor([5, 6])), r"\[B, P\].*input_ids\[None\]"),
+    (dict(input_ids=[[5, MASK, 6]]), "contains mask_token_id=4"),
+]
+
+
+@pytest.mark.parametrize("kwargs, message", ERRORS, ids=[m.split(" ")[0][:24] for _, m in ERRORS])
+def test_invalid_arguments_raise_a_value_error_that_names_the_fix(kwargs, message):
+    args = dict(input_ids=[[5, 6, 7]], max_new_tokens=8, steps=8, block_size=8, mask_token_id=MASK)
+    args.update(kwargs)
+    model = cached_model("bert")  # BertConfig has neither a mask nor an EOS id
+    with pytest.raises(ValueError, match=message):
+        generate(model, args.pop("input_ids"), **args)
+
+
+def test_docstring_example_runs():
+    result = doctest.testmod(sampling, optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted > 0
+
+
+def test_no_gradients_are_recorded():
+    out = generate(cached_model("bert"), [[5, 6]], max_new_tokens=4, steps=4, block_size=4,
+                   mask_token_id=MASK, return_history=True)
+    assert not out.history[0].confidence.requires_grad
