@@ -1,7 +1,9 @@
 """The ``dlm-kit`` command line.
 
     dlm-kit train --backbone tiny-bert --data synthetic --max_steps 300 --output_dir runs/sort
-    accelerate launch --num_processes 2 --cpu -m dlm_kit.cli train --backbone tiny-bert ...
+    accelerate launch --multi_gpu --num_processes 2 -m dlm_kit.cli train --backbone tiny-bert ...
+    dlm-kit generate --model runs/sort --prompt "Sort the letters: d c b a" --live
+    dlm-kit chat --model runs/sort
 
 ``train`` fields are the :class:`dlm_kit.training.TrainConfig` fields plus the data/backbone
 choices below (``dlm-kit train --help`` lists them all); a single ``.json`` file of them works
@@ -13,7 +15,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 
-__all__ = ["main", "TrainScriptArguments"]
+__all__ = ["main", "TrainScriptArguments", "ModelArguments"]
 
 
 @dataclass
@@ -80,7 +82,114 @@ def _train(argv: list[str]) -> None:
     print(f"final training loss {result.losses[-1]:.4f}; model saved to {result.output_dir}")
 
 
-_COMMANDS = {"train": _train}
+@dataclass
+class ModelArguments:
+    """Which trained model to talk to."""
+
+    model: str = ""
+    """A folder saved by the kit (or any masked-LM folder / hub id with a mask token)."""
+    prompt: str = ""
+    """generate: the question to answer."""
+    system: str = ""
+    """An optional system message."""
+    live: bool = False
+    """Show the canvas in the terminal as each denoising step happens."""
+    seed: int = 0
+
+
+def _load_for_sampling(argv: list[str], prog: str):
+    import torch
+    from transformers import HfArgumentParser
+
+    from .backbones import load_backbone
+    from .chat import SamplingConfig
+
+    parser = HfArgumentParser((ModelArguments, SamplingConfig), prog=prog)
+    args, sampling = parser.parse_args_into_dataclasses(args=argv)
+    if not args.model:
+        parser.error("--model is required: a folder written by `dlm-kit train` or a hub id.")
+    torch.manual_seed(args.seed)
+    model, tokenizer = load_backbone(args.model)
+    return args, sampling, model.eval(), tokenizer
+
+
+class _LiveView:
+    """Redraws the answer canvas in place after every step: masked tokens show as ▒."""
+
+    def __init__(self, tokenizer, start: int, stream=sys.stdout) -> None:
+        self.tokenizer, self.start, self.stream, self.lines = tokenizer, start, stream, 0
+
+    def __call__(self, record) -> None:
+        from .plots import render_corruption
+
+        canvas = record.canvas[0, self.start :]
+        text = render_corruption(canvas, canvas == self.tokenizer.mask_token_id, self.tokenizer)
+        frame = f"step {record.step + 1:>3} | {text}"
+        # move up over the previous frame and clear it, then draw this one
+        self.stream.write("\033[F\033[K" * self.lines + frame + "\n")
+        self.stream.flush()
+        self.lines = frame.count("\n") + 1
+
+
+def _answer_once(model, tokenizer, messages, sampling, live: bool) -> str:
+    from .chat import build_prompt, trim_answer
+    from .sampling import generate
+
+    prompt = build_prompt(tokenizer, messages)
+    out = generate(
+        model,
+        [prompt],
+        mask_token_id=tokenizer.mask_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        on_step=_LiveView(tokenizer, len(prompt)) if live else None,
+        **sampling.generate_kwargs(),
+    )
+    return trim_answer(out.new_tokens[0].tolist(), tokenizer), out
+
+
+def _generate(argv: list[str]) -> None:
+    import time
+
+    args, sampling, model, tokenizer = _load_for_sampling(argv, "dlm-kit generate")
+    if not args.prompt:
+        raise SystemExit("dlm-kit generate: pass --prompt 'your question'.")
+    messages = ([{"role": "system", "content": args.system}] if args.system else []) + [
+        {"role": "user", "content": args.prompt}
+    ]
+    start = time.perf_counter()
+    reply, out = _answer_once(model, tokenizer, messages, sampling, args.live)
+    seconds = time.perf_counter() - start
+    print(reply)
+    print(
+        f"[{out.nfe} forward passes, {sampling.max_new_tokens / seconds:.0f} tokens/s, {seconds:.2f} s]",
+        file=sys.stderr,
+    )
+
+
+def _chat(argv: list[str]) -> None:
+    args, sampling, model, tokenizer = _load_for_sampling(argv, "dlm-kit chat")
+    messages: list[dict] = [{"role": "system", "content": args.system}] if args.system else []
+    print("dlm-kit chat: type a message; /reset clears the conversation, /exit or Ctrl-D quits.")
+    while True:
+        try:
+            text = input("you> ").strip()
+        except EOFError:
+            print()
+            return
+        if text in ("/exit", "/quit"):
+            return
+        if text == "/reset":
+            del messages[1 if args.system else 0 :]
+            continue
+        if not text:
+            continue
+        messages.append({"role": "user", "content": text})
+        reply, _ = _answer_once(model, tokenizer, messages, sampling, args.live)
+        messages.append({"role": "assistant", "content": reply})
+        print(f"bot> {reply}")
+
+
+_COMMANDS = {"train": _train, "generate": _generate, "chat": _chat}
 
 
 def main(argv: list[str] | None = None) -> None:

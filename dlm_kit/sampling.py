@@ -32,7 +32,7 @@ import math
 import numbers
 import warnings
 from dataclasses import dataclass
-from typing import Literal, Sequence
+from typing import Callable, Literal, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -103,6 +103,7 @@ def generate(
     generator: torch.Generator | None = None,
     attention_mask: torch.Tensor | None = None,
     eos_token_id: int | None = None,
+    on_step: Callable[[GenerationStep], None] | None = None,
 ) -> GenerationOutput:
     """Generate `max_new_tokens` tokens after each prompt with a masked LM.
 
@@ -141,6 +142,8 @@ def generate(
         attention_mask: [B, P] with 1 on real prompt tokens, for padded tensor prompts (left or
             right padding).
         eos_token_id: for `stop_at_eos`; default `model.config.eos_token_id`.
+        on_step: called with each step's `GenerationStep` as soon as the step is done (live
+            views: the terminal, the widget); an addition to the reference's arguments.
 
     Returns:
         GenerationOutput with `.sequences` [B, P_max + max_new_tokens] (layout in its docstring),
@@ -209,7 +212,7 @@ def generate(
             attn_r = None if attn is None else attn[rows]
             logits = _candidate_logits(model, xr, attn_r, in_prompt[rows], cand, mask_id, cfg_scale)
             nfe += 2 if cfg_scale > 0 else 1
-            want_prob = remasking == "low_confidence" or return_history
+            want_prob = remasking == "low_confidence" or return_history or on_step is not None
             tokens, prob = _predict(logits, temperature, generator, want_prob)  # [M], [M]
             proposal = xr.masked_scatter(cand, tokens)  # [R, L], every candidate filled in
             score = _ranking_score(cand, prob, remasking, generator)  # [R, L]
@@ -222,8 +225,12 @@ def generate(
             filled = None
             if eos_id is not None:
                 filled = _finish_at_eos(x, rows, in_new[rows], finished, eos_id, mask_id)
-            if history is not None:
-                history.append(_record(x, rows, revealed, filled, cand, prob, block, steps_taken))
+            if history is not None or on_step is not None:
+                record = _record(x, rows, revealed, filled, cand, prob, block, steps_taken)
+                if history is not None:
+                    history.append(record)
+                if on_step is not None:
+                    on_step(record)
             steps_taken += 1
             if eos_id is not None and bool(finished.all()):
                 break

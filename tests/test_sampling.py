@@ -307,6 +307,16 @@ def test_history_has_one_record_per_step_reveals_each_new_position_once_and_ends
         assert ((s.confidence[scored] > 0) & (s.confidence[scored] <= 1)).all()
 
 
+def test_on_step_sees_each_step_as_it_happens_equal_to_the_history():
+    model = build_model("bert")
+    seen = []
+    out = generate(model, [[5, 6, 7]], max_new_tokens=8, steps=8, block_size=4, mask_token_id=MASK,
+                   return_history=True, on_step=seen.append)
+    assert len(seen) == out.steps_taken
+    assert all(torch.equal(a.canvas, b.canvas) and torch.equal(a.revealed, b.revealed)
+               for a, b in zip(seen, out.history))
+
+
 def test_output_reports_forward_passes_counting_guidance_as_two():
     out = generate(cached_model("bert"), [[5, 6]], max_new_tokens=8, steps=4, block_size=8,
                    cfg_scale=1.0, mask_token_id=MASK)
