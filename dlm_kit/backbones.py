@@ -19,6 +19,9 @@ Names understood by :func:`load_backbone` (anything else is a hub id or a local 
 ``minilm-random``  the same shape and tokenizer, random init (the "no pretraining" control).
 ``tiny-bert``      small random BERT (~1.3 M parameters) with the kit's tiny tokenizer.
 ``tiny-modernbert`` / ``tiny-roberta``  the same budget in ModernBERT / RoBERTa shape.
+``tiny-chat``      trained models committed in the repository's ``models/`` folder (see
+``tiny-wiki-mlm``  :data:`KIT_MODELS` for the recipe of each): the tiny chat model and the MLM /
+``tiny-wiki-mdlm`` MDLM pair of notebook 01.
 =================  ==========================================================================
 
 Why a trained tiny tokenizer for from-scratch models rather than MiniLM's 30,522-word
@@ -55,6 +58,7 @@ __all__ = [
     "CHAT_TAGS",
     "END_OF_ANSWER",
     "TINY_BACKBONES",
+    "KIT_MODELS",
     "load_backbone",
     "prepare_tokenizer",
     "build_tiny_tokenizer",
@@ -86,6 +90,13 @@ END_OF_ANSWER = "[/Answer]"
 """The text that ends an assistant turn; the sampler and `chat` stop there."""
 
 TINY_BACKBONES = ("minilm", "minilm-random", "tiny-bert", "tiny-modernbert", "tiny-roberta")
+KIT_MODELS = {
+    "tiny-chat": "scripts/train_tiny_chat.py",
+    "tiny-wiki-mlm": "scripts/train_tiny_wiki.py --objective mlm",
+    "tiny-wiki-mdlm": "scripts/train_tiny_wiki.py --objective mdlm",
+}
+"""Trained tiny models committed in the repository's ``models/`` folder → the recipe that made each."""
+MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
 _TINY_SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 
 
@@ -282,6 +293,15 @@ def load_backbone(
             model = _from_pretrained_quietly(path, dtype=dtype, **kw)
         else:
             model = AutoModelForMaskedLM.from_config(AutoConfig.from_pretrained(path), **kw)
+    elif name_or_path in KIT_MODELS:
+        path = MODELS_DIR / name_or_path
+        if not (path / "config.json").exists():
+            raise FileNotFoundError(
+                f"{name_or_path!r} lives in the dlm-kit repository's models/ folder, not in the pip "
+                f"package, and {path} is missing. Clone the repository (the Colab cell of each notebook "
+                f"does) or recreate it: python {KIT_MODELS[name_or_path]}"
+            )
+        return load_backbone(str(path), dtype=dtype, attn_implementation=attn_implementation)
     elif name_or_path in ("tiny-bert", "tiny-modernbert", "tiny-roberta"):
         tokenizer = build_tiny_tokenizer()
         config = tiny_config(name_or_path.removeprefix("tiny-"), tokenizer)

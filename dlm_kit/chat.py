@@ -27,7 +27,16 @@ from .backbones import END_OF_ANSWER
 from .data import exact_match
 from .sampling import GenerationOutput, generate
 
-__all__ = ["SamplingConfig", "PRESETS", "build_prompt", "trim_answer", "answer", "ChatSession", "evaluate_tasks"]
+__all__ = [
+    "SamplingConfig",
+    "PRESETS",
+    "build_prompt",
+    "trim_answer",
+    "answer",
+    "ChatSession",
+    "evaluate_tasks",
+    "length_sweep",
+]
 
 
 @dataclass(frozen=True)
@@ -179,3 +188,27 @@ def evaluate_tasks(
         hits[row["family"]].append(ok)
         hits["all"].append(ok)
     return {family: sum(v) / len(v) for family, v in sorted(hits.items())}
+
+
+def length_sweep(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    dataset,
+    *,
+    lengths: Sequence[int] = (8, 16, 32, 64),
+    batch_size: int = 64,
+) -> dict[int, dict[str, float]]:
+    """Mean answer length (tokens) and exact match as the canvas grows (notebook 03).
+
+    A model whose answers shrink or break as ``max_new_tokens`` grows suffers from "EOS
+    overflow"; one whose answers keep their length does not.
+    """
+    model.eval()
+    questions = [row["messages"][:-1] for row in dataset]
+    results = {}
+    for n in lengths:
+        replies = answer(model, tokenizer, questions, sampling=SamplingConfig(max_new_tokens=n), batch_size=batch_size)
+        tokens = [len(tokenizer(r, add_special_tokens=False)["input_ids"]) for r in replies]
+        hits = [exact_match(r, row["answer"]) for r, row in zip(replies, dataset)]
+        results[n] = {"answer_tokens": sum(tokens) / len(tokens), "exact_match": sum(hits) / len(hits)}
+    return results

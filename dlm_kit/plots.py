@@ -18,6 +18,8 @@ __all__ = [
     "plot_loss_vs_mask_ratio",
     "plot_reveal_order",
     "render_corruption",
+    "render_training_example",
+    "plot_answer_lengths",
 ]
 
 
@@ -102,3 +104,37 @@ def render_corruption(input_ids: torch.Tensor, masked: torch.Tensor, tokenizer, 
             token = ("##" if token.startswith("##") else "") + mask_symbol
         pieces.append(token)
     return tokenizer.convert_tokens_to_string(pieces)
+
+
+def render_training_example(example: dict, tokenizer) -> str:
+    """A tokenised SFT example with trained tokens in «» and prompt tokens plain (notebook 03).
+
+    >>> from dlm_kit.backbones import build_tiny_tokenizer
+    >>> tok = build_tiny_tokenizer()
+    >>> render_training_example({"input_ids": tok("the city")["input_ids"], "labels": [-100, 1]}, tok)
+    'the «city»'
+    """
+    tokens = tokenizer.convert_ids_to_tokens(example["input_ids"])
+    pieces = []
+    for token, label in zip(tokens, example["labels"]):
+        pieces.append(token if label == -100 else f"«{token}»")
+    return " ".join(pieces).replace(" ##", "").replace("«##", "«")
+
+
+def plot_answer_lengths(sweeps: Mapping[str, Mapping[int, Mapping[str, float]]], *, ax=None):
+    """Mean answer length against the allowed length (canvas), one line per padding policy.
+
+    ``sweeps``: ``{name: {max_new_tokens: {"answer_tokens": ..., "exact_match": ...}}}``, as
+    returned by :func:`dlm_kit.chat.length_sweep`.
+    """
+    ax = _axes(ax)
+    for name, by_length in sweeps.items():
+        lengths = sorted(by_length)
+        ax.plot(lengths, [by_length[n]["answer_tokens"] for n in lengths], marker="o", label=name)
+    ax.set(title="Answer length vs the room given", xlabel="max_new_tokens (canvas length)",
+           ylabel="mean answer length (tokens)", xscale="log")
+    ax.set_xticks(sorted({n for by_length in sweeps.values() for n in by_length}))
+    ax.get_xaxis().set_major_formatter(plt.ScalarFormatter())
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return ax

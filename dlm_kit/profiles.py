@@ -63,8 +63,8 @@ _PROFILES = {
         max_sft_length=64,
         batch_size=32,
         pretrain_steps=150,
-        sft_steps=300,
-        learning_rate=1e-3,
+        sft_steps=400,
+        learning_rate=2e-3,
         eval_examples=200,
     ),
     "full": Profile(

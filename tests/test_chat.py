@@ -111,3 +111,18 @@ def test_cli_chat_reads_turns_until_exit(saved_model):
 def test_cli_without_model_says_what_to_pass():
     proc = _cli("generate", "--prompt", "x")
     assert proc.returncode != 0 and "--model is required" in proc.stderr
+
+
+def test_committed_tiny_chat_model_answers_held_out_questions():
+    """models/tiny-chat (scripts/train_tiny_chat.py) must keep its model card's promise."""
+    import json
+
+    from dlm_kit.backbones import MODELS_DIR
+
+    model, tok = load_backbone("tiny-chat")
+    card = json.loads((MODELS_DIR / "tiny-chat" / "eval_results.json").read_text())
+    test = make_synthetic_tasks(["reverse", "maximum"], n_train=4000, n_test=200, seed=0)["test"]
+    test = test.select([*range(30), *range(200, 230)])  # 30 of each family
+    scores = evaluate_tasks(model, tok, test, sampling=SamplingConfig(max_new_tokens=16))
+    assert scores["reverse"] >= 0.8 and scores["maximum"] >= 0.8
+    assert card["reverse"] >= 0.8 and max(card.values()) >= 0.8
