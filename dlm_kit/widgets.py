@@ -1,0 +1,272 @@
+"""Widgets: watch block diffusion write an answer, step by step (notebook 04).
+
+- :func:`render_step_html`: one step of a generation as coloured tokens: still masked, revealed
+  at this step (shaded by the model's confidence), fixed earlier; block boundaries; a legend.
+- :class:`DenoisingPlayer`: Play/Pause, a step slider, a speed slider and a step counter over a
+  generation's history. One HTML widget is updated in place, and Play is linked to the slider in
+  Python (``ipywidgets.link``), not in the browser, which is what works in Colab too.
+- :class:`DenoisingStudio`: a prompt box, sampler controls and a Generate button; the view is
+  redrawn live as each step happens, then handed to a player.
+- :func:`save_denoising_gif`: the same frames as an animated GIF (matplotlib + Pillow), for
+  GitHub, the README and other places without a kernel.
+
+    >>> from dlm_kit.backbones import load_backbone
+    >>> from dlm_kit.chat import build_prompt
+    >>> from dlm_kit.sampling import generate
+    >>> model, tok = load_backbone("tiny-bert", seed=0)
+    >>> prompt = build_prompt(tok, "Reverse the letters: a b c")
+    >>> out = generate(model.eval(), [prompt], max_new_tokens=8, steps=8, block_size=4,
+    ...                mask_token_id=tok.mask_token_id, return_history=True)
+    >>> player = DenoisingPlayer(out, tok, block_size=4)
+    >>> player.slider.max == len(out.history)
+    True
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from dataclasses import dataclass
+
+import torch
+
+from .sampling import GenerationOutput, generate
+
+__all__ = ["COLORS", "Frame", "frames_from_output", "render_step_html", "DenoisingPlayer", "DenoisingStudio", "save_denoising_gif"]
+
+COLORS = {"masked": "#d0d4da", "revealed": "#ff9f1c", "fixed": "#2a9d8f", "prompt": "#6c757d"}
+"""Token colours: still masked, revealed at this step, fixed at an earlier step, the prompt."""
+
+
+@dataclass
+class Frame:
+    """What one step looks like, for one row: generated tokens and their state."""
+
+    step: int
+    """0 = the fully masked canvas before the first step; k = after step k."""
+    tokens: list[str]
+    """The generated positions' tokens ('' where still masked)."""
+    state: list[str]
+    """'masked', 'revealed' (at this step) or 'fixed' (earlier) per generated position."""
+    confidence: list[float]
+    """The model's probability of each token revealed at this step (NaN elsewhere)."""
+
+
+def frames_from_output(output: GenerationOutput, tokenizer, *, row: int = 0) -> list[Frame]:
+    """The frames of one row of a generation made with ``return_history=True``.
+
+    Frame 0 is the masked canvas; frame k shows the canvas after step k, so a player with
+    ``len(history) + 1`` frames ends exactly on ``output.sequences``.
+    """
+    if not output.history:
+        raise ValueError("This output has no history: generate it with return_history=True.")
+    start = int(output.prompt_lengths[row])
+    end = start + output.new_tokens.shape[1]
+    mask_id = tokenizer.mask_token_id
+    n = end - start
+    frames = [Frame(0, [""] * n, ["masked"] * n, [math.nan] * n)]
+    for record in output.history:
+        ids = record.canvas[row, start:end].tolist()
+        revealed = record.revealed[row, start:end].tolist()
+        confidence = record.confidence[row, start:end].tolist()
+        tokens, state = [], []
+        for token_id, now in zip(ids, revealed):
+            if token_id == mask_id:
+                tokens.append(""), state.append("masked")
+            else:
+                tokens.append(tokenizer.convert_ids_to_tokens(token_id))
+                state.append("revealed" if now else "fixed")
+        frames.append(Frame(record.step + 1, tokens, state, confidence))
+    return frames
+
+
+def render_step_html(frame: Frame, *, prompt: str = "", block_size: int | None = None, total_steps: int | None = None) -> str:
+    """One frame as HTML: prompt, coloured tokens, block boundaries, step counter and legend."""
+    spans = []
+    for i, (token, state, conf) in enumerate(zip(frame.tokens, frame.state, frame.confidence)):
+        border = "border-left:2px dashed #555;padding-left:3px;" if block_size and i and i % block_size == 0 else ""
+        color = COLORS[state]
+        if state == "revealed" and not math.isnan(conf):
+            # confidence shading: a confident reveal is solid, an unsure one pale
+            alpha = 0.35 + 0.65 * conf
+            color = f"rgba(255,159,28,{alpha:.2f})"
+        text = "▒" if state == "masked" else html.escape(token)
+        spans.append(
+            f'<span class="dlm-token dlm-{state}" data-pos="{i}" title="{state}'
+            f'{"" if math.isnan(conf) else f", p={conf:.2f}"}" style="background:{color};{border}'
+            f'border-radius:3px;margin:1px;padding:1px 4px;display:inline-block;font-family:monospace">{text}</span>'
+        )
+    counter = f"step {frame.step}" + (f" / {total_steps}" if total_steps is not None else "")
+    legend = " ".join(
+        f'<span style="background:{COLORS[k]};border-radius:3px;padding:1px 6px;margin-right:4px">{k}</span>'
+        for k in ("masked", "revealed", "fixed")
+    )
+    prompt_html = f'<div style="color:{COLORS["prompt"]};white-space:pre-wrap;margin-bottom:4px">{html.escape(prompt)}</div>' if prompt else ""
+    return (
+        f'<div class="dlm-frame" data-step="{frame.step}">{prompt_html}'
+        f'<div class="dlm-canvas" style="line-height:1.9">{"".join(spans)}</div>'
+        f'<div style="margin-top:6px;font-size:90%"><b class="dlm-counter">{counter}</b> &nbsp; {legend}'
+        f'{" &nbsp; dashed line = block boundary" if block_size else ""}</div></div>'
+    )
+
+
+class DenoisingPlayer:
+    """Play a generation's history: Play/Pause, step slider, speed, coloured tokens.
+
+    ``DenoisingPlayer(output, tokenizer, block_size=32)`` then display ``player.widget``
+    (or just ``player`` as a cell's last line). Moving the slider to step k shows the canvas
+    after step k; the last step is the sampler's final output.
+    """
+
+    def __init__(self, output: GenerationOutput, tokenizer, *, block_size: int | None = None, row: int = 0) -> None:
+        import ipywidgets as widgets
+
+        self.frames = frames_from_output(output, tokenizer, row=row)
+        self.block_size = block_size
+        start = int(output.prompt_lengths[row])
+        self.prompt = tokenizer.decode(output.sequences[row, :start].tolist())
+        last = len(self.frames) - 1
+        self.play = widgets.Play(value=last, min=0, max=last, interval=300, description="Play")
+        self.slider = widgets.IntSlider(value=last, min=0, max=last, description="step", continuous_update=True)
+        self.speed = widgets.IntSlider(value=300, min=50, max=1500, step=50, description="ms/step")
+        self.view = widgets.HTML()
+        # Python-side links: jslink between Play and a slider is unreliable in Colab
+        widgets.link((self.play, "value"), (self.slider, "value"))
+        widgets.link((self.speed, "value"), (self.play, "interval"))
+        self.slider.observe(lambda change: self.show(change["new"]), names="value")
+        self.widget = widgets.VBox([widgets.HBox([self.play, self.slider, self.speed]), self.view])
+        self.show(last)
+
+    def html(self, step: int) -> str:
+        return render_step_html(self.frames[step], prompt=self.prompt, block_size=self.block_size, total_steps=len(self.frames) - 1)
+
+    def show(self, step: int) -> None:
+        self.view.value = self.html(step)
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+
+class DenoisingStudio:
+    """Type a prompt, set the sampler, press Generate, and watch the canvas fill in live.
+
+    After each generation a :class:`DenoisingPlayer` of it replaces the live view.
+    """
+
+    def __init__(self, model, tokenizer, *, prompt: str = "Reverse the letters: d a r k", max_new_tokens: int = 16) -> None:
+        import ipywidgets as widgets
+
+        self.model, self.tokenizer = model.eval(), tokenizer
+        self.prompt = widgets.Text(value=prompt, description="prompt", layout=widgets.Layout(width="60%"))
+        self.max_new_tokens = widgets.IntSlider(value=max_new_tokens, min=4, max=64, step=4, description="new tokens")
+        self.steps = widgets.IntSlider(value=max_new_tokens, min=1, max=64, description="steps")
+        self.block_size = widgets.IntSlider(value=max_new_tokens, min=1, max=64, description="block size")
+        self.remasking = widgets.Dropdown(options=["low_confidence", "random"], description="remasking")
+        self.threshold = widgets.FloatSlider(value=1.0, min=0.05, max=1.0, step=0.05, description="threshold")
+        self.use_threshold = widgets.Checkbox(value=False, description="threshold decoding")
+        self.temperature = widgets.FloatSlider(value=0.0, min=0.0, max=2.0, step=0.1, description="temperature")
+        self.button = widgets.Button(description="Generate", button_style="primary")
+        self.status = widgets.HTML()
+        self.view = widgets.HTML()
+        self.output = widgets.VBox([self.view])
+        self.player: DenoisingPlayer | None = None
+        self.button.on_click(lambda _: self.generate())
+        controls = widgets.VBox([
+            self.prompt,
+            widgets.HBox([self.max_new_tokens, self.steps, self.block_size]),
+            widgets.HBox([self.remasking, self.temperature]),
+            widgets.HBox([self.use_threshold, self.threshold]),
+            widgets.HBox([self.button, self.status]),
+        ])
+        self.widget = widgets.VBox([controls, self.output])
+
+    def generate(self) -> GenerationOutput:
+        """Sample with the current controls, updating the view after every step."""
+        from .chat import build_prompt
+
+        prompt_ids = build_prompt(self.tokenizer, self.prompt.value)
+        start, tok = len(prompt_ids), self.tokenizer
+
+        def live(record) -> None:
+            canvas = record.canvas[0, start:].tolist()
+            revealed = record.revealed[0, start:].tolist()
+            confidence = record.confidence[0, start:].tolist()
+            state = ["masked" if t == tok.mask_token_id else ("revealed" if r else "fixed") for t, r in zip(canvas, revealed)]
+            tokens = ["" if s == "masked" else tok.convert_ids_to_tokens(t) for t, s in zip(canvas, state)]
+            frame = Frame(record.step + 1, tokens, state, confidence)
+            self.view.value = render_step_html(frame, prompt=self.prompt.value, block_size=self.block_size.value)
+
+        self.output.children = [self.view]
+        self.status.value = "generating…"
+        try:
+            out = generate(
+                self.model,
+                [prompt_ids],
+                max_new_tokens=self.max_new_tokens.value,
+                steps=self.steps.value,
+                block_size=self.block_size.value,
+                temperature=self.temperature.value,
+                remasking=self.remasking.value,
+                threshold=self.threshold.value if self.use_threshold.value else None,
+                mask_token_id=tok.mask_token_id,
+                return_history=True,
+                on_step=live,
+            )
+        except ValueError as err:  # bad control combination: say why in the widget
+            self.status.value = f'<span style="color:#c00">{html.escape(str(err))}</span>'
+            raise
+        self.status.value = f"{out.nfe} forward passes"
+        self.player = DenoisingPlayer(out, tok, block_size=self.block_size.value)
+        self.output.children = [self.player.widget]
+        return out
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+
+def save_denoising_gif(
+    output: GenerationOutput, tokenizer, path: str, *, block_size: int | None = None, row: int = 0,
+    columns: int = 16, ms_per_step: int = 300,
+) -> str:
+    """Write the denoising of one row as an animated GIF; returns ``path``.
+
+    Each frame draws the generated positions as coloured boxes (the widget's colours) in rows of
+    ``columns`` tokens; the last frame is held three times as long.
+    """
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    frames = frames_from_output(output, tokenizer, row=row)
+    n = len(frames[0].tokens)
+    lines = math.ceil(n / columns)
+    images = []
+    for frame in frames:
+        fig, ax = plt.subplots(figsize=(columns * 0.7, 0.6 * lines + 0.6), dpi=80)
+        ax.set_xlim(0, columns)
+        ax.set_ylim(lines + 0.6, 0)
+        ax.axis("off")
+        for i, (token, state, conf) in enumerate(zip(frame.tokens, frame.state, frame.confidence)):
+            x, y = i % columns, i // columns
+            alpha = 1.0 if state != "revealed" or math.isnan(conf) else 0.35 + 0.65 * conf
+            ax.add_patch(plt.Rectangle((x + 0.05, y + 0.1), 0.9, 0.8, color=COLORS[state], alpha=alpha))
+            if block_size and i and i % block_size == 0:
+                ax.plot([x, x], [y + 0.05, y + 0.95], color="#555", linestyle="--", linewidth=1)
+            ax.text(x + 0.5, y + 0.55, token if state != "masked" else "▒", ha="center", va="center",
+                    fontsize=9, family="monospace")
+        ax.text(0, lines + 0.45, f"step {frame.step} / {len(frames) - 1}", fontsize=9)
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png")
+        plt.close(fig)
+        images.append(Image.open(buffer).convert("P", palette=Image.ADAPTIVE))
+    durations = [ms_per_step] * (len(images) - 1) + [ms_per_step * 3]
+    images[0].save(path, save_all=True, append_images=images[1:], duration=durations, loop=0)
+    return path
