@@ -1,0 +1,80 @@
+"""The denoising player: the slider shows the canvas of that step and ends on the sampler's output."""
+
+import re
+
+import pytest
+
+from dlm_kit.backbones import load_backbone
+from dlm_kit.chat import build_prompt
+from dlm_kit.sampling import generate
+from dlm_kit.widgets import DenoisingPlayer, DenoisingStudio, frames_from_output, save_denoising_gif
+
+
+@pytest.fixture(scope="module")
+def chat_run():
+    model, tok = load_backbone("tiny-chat")
+    prompt = build_prompt(tok, "Reverse the letters: q w e r t y")
+    out = generate(model.eval(), [prompt], max_new_tokens=16, steps=16, block_size=8,
+                   mask_token_id=tok.mask_token_id, return_history=True)
+    return model, tok, out
+
+
+def _shown_tokens(html):
+    return re.findall(r'class="dlm-token dlm-(\w+)"[^>]*>([^<]*)</span>', html)
+
+
+def test_slider_shows_the_canvas_of_that_step(chat_run):
+    _, tok, out = chat_run
+    player = DenoisingPlayer(out, tok, block_size=8)
+    for step in (0, 3, len(out.history)):
+        player.slider.value = step
+        shown = _shown_tokens(player.view.value)
+        canvas = out.history[step - 1].canvas[0, int(out.prompt_lengths[0]):] if step else None
+        expected_masked = 16 if step == 0 else int((canvas == tok.mask_token_id).sum())
+        assert sum(state == "masked" for state, _ in shown) == expected_masked
+        assert f"step {step} / {len(out.history)}" in player.view.value
+
+
+def test_tokens_revealed_at_a_step_are_marked_as_such(chat_run):
+    _, tok, out = chat_run
+    player = DenoisingPlayer(out, tok)
+    player.slider.value = 2
+    states = [state for state, _ in _shown_tokens(player.view.value)]
+    start = int(out.prompt_lengths[0])
+    assert states.count("revealed") == int(out.history[1].revealed[0, start:].sum())
+    assert states.count("fixed") == int(out.history[0].revealed[0, start:].sum())
+
+
+def test_last_frame_equals_the_sampler_output(chat_run):
+    _, tok, out = chat_run
+    player = DenoisingPlayer(out, tok)
+    player.play.value = player.play.max  # Play drives the slider through a Python-side link
+    assert player.slider.value == len(out.history)
+    shown = [text for _, text in _shown_tokens(player.view.value)]
+    assert shown == tok.convert_ids_to_tokens(out.new_tokens[0].tolist())
+
+
+def test_frames_need_a_history(chat_run):
+    model, tok, _ = chat_run
+    out = generate(model, [[5, 6]], max_new_tokens=4, steps=4, block_size=4, mask_token_id=tok.mask_token_id)
+    with pytest.raises(ValueError, match="return_history=True"):
+        frames_from_output(out, tok)
+
+
+def test_studio_generates_live_and_hands_over_to_a_player(chat_run):
+    model, tok, _ = chat_run
+    studio = DenoisingStudio(model, tok, prompt="Reverse the letters: a b c d", max_new_tokens=8)
+    updates = []
+    studio.view.observe(lambda change: updates.append(change["new"]), names="value")
+    out = studio.generate()
+    assert len(updates) == out.steps_taken  # one redraw per step, as it happened
+    assert studio.player is not None and studio.output.children == (studio.player.widget,)
+    assert "forward passes" in studio.status.value
+
+
+def test_gif_export_has_one_frame_per_step(chat_run, tmp_path):
+    from PIL import Image
+
+    _, tok, out = chat_run
+    path = save_denoising_gif(out, tok, str(tmp_path / "denoise.gif"), block_size=8)
+    assert Image.open(path).n_frames == len(out.history) + 1
