@@ -28,7 +28,6 @@ import html
 import math
 from dataclasses import dataclass
 
-import torch
 
 from .sampling import GenerationOutput, generate
 
@@ -62,22 +61,19 @@ def frames_from_output(output: GenerationOutput, tokenizer, *, row: int = 0) -> 
         raise ValueError("This output has no history: generate it with return_history=True.")
     start = int(output.prompt_lengths[row])
     end = start + output.new_tokens.shape[1]
-    mask_id = tokenizer.mask_token_id
     n = end - start
     frames = [Frame(0, [""] * n, ["masked"] * n, [math.nan] * n)]
-    for record in output.history:
-        ids = record.canvas[row, start:end].tolist()
-        revealed = record.revealed[row, start:end].tolist()
-        confidence = record.confidence[row, start:end].tolist()
-        tokens, state = [], []
-        for token_id, now in zip(ids, revealed):
-            if token_id == mask_id:
-                tokens.append(""), state.append("masked")
-            else:
-                tokens.append(tokenizer.convert_ids_to_tokens(token_id))
-                state.append("revealed" if now else "fixed")
-        frames.append(Frame(record.step + 1, tokens, state, confidence))
+    frames += [_frame(record, tokenizer, row=row, start=start, end=end) for record in output.history]
     return frames
+
+
+def _frame(record, tokenizer, *, row: int, start: int, end: int | None = None) -> Frame:
+    """The frame after one sampler step (a `GenerationStep`), positions start:end of a row."""
+    ids = record.canvas[row, start:end].tolist()
+    revealed = record.revealed[row, start:end].tolist()
+    state = ["masked" if t == tokenizer.mask_token_id else ("revealed" if now else "fixed") for t, now in zip(ids, revealed)]
+    tokens = ["" if s == "masked" else tokenizer.convert_ids_to_tokens(t) for t, s in zip(ids, state)]
+    return Frame(record.step + 1, tokens, state, record.confidence[row, start:end].tolist())
 
 
 def render_step_html(frame: Frame, *, prompt: str = "", block_size: int | None = None, total_steps: int | None = None) -> str:
@@ -190,12 +186,7 @@ class DenoisingStudio:
         start, tok = len(prompt_ids), self.tokenizer
 
         def live(record) -> None:
-            canvas = record.canvas[0, start:].tolist()
-            revealed = record.revealed[0, start:].tolist()
-            confidence = record.confidence[0, start:].tolist()
-            state = ["masked" if t == tok.mask_token_id else ("revealed" if r else "fixed") for t, r in zip(canvas, revealed)]
-            tokens = ["" if s == "masked" else tok.convert_ids_to_tokens(t) for t, s in zip(canvas, state)]
-            frame = Frame(record.step + 1, tokens, state, confidence)
+            frame = _frame(record, tok, row=0, start=start)
             self.view.value = render_step_html(frame, prompt=self.prompt.value, block_size=self.block_size.value)
 
         self.output.children = [self.view]
