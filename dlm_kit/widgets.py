@@ -28,7 +28,6 @@ import html
 import math
 from dataclasses import dataclass
 
-
 from .sampling import GenerationOutput, generate
 
 __all__ = ["COLORS", "Frame", "frames_from_output", "render_step_html", "DenoisingPlayer", "DenoisingStudio", "save_denoising_gif"]
