@@ -394,7 +394,8 @@ def group_texts(
     ids: list[int] = []
     for text in corpus["text"]:
         if text.strip():
-            ids.extend(tokenizer(text, add_special_tokens=False)["input_ids"] + [eos])
+            # verbose=False: whole documents exceed model_max_length before they are cut into blocks
+            ids.extend(tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"] + [eos])
     blocks = [ids[i : i + seq_length] for i in range(0, len(ids) - seq_length + 1, seq_length)]
     if not blocks:
         raise ValueError(f"The corpus has {len(ids)} tokens, fewer than one block of {seq_length}.")
