@@ -157,12 +157,16 @@ def _cache_dir() -> Path:
     return Path(os.environ.get("DLM_KIT_CACHE", Path.home() / ".cache" / "dlm_kit"))
 
 
-def build_tiny_tokenizer(vocab_size: int = 4096, *, cache: bool = True) -> PreTrainedTokenizerFast:
-    """A cased WordPiece tokenizer trained on the bundled Wikipedia sample (a few seconds).
+def build_tiny_tokenizer(vocab_size: int = 4096, *, retrain: bool = False, cache: bool = True) -> PreTrainedTokenizerFast:
+    """The kit's cased WordPiece tokenizer for from-scratch tiny models.
 
-    Digits are split one per token, the chat tags are single tokens, and no [CLS]/[SEP] are
-    added, so ``tokenizer(text)`` gives exactly the tokens the kit trains on. Cached under
-    ``$DLM_KIT_CACHE`` (default ``~/.cache/dlm_kit``).
+    The 4,096-token vocabulary ships with the package (``dlm_kit/assets``), so every machine
+    gets the same token ids as the committed tiny models: `tokenizers`' trainer orders tied
+    merges differently from run to run (same tokens, other ids). ``retrain=True`` or another
+    ``vocab_size`` trains one on the gensim Wikipedia sample plus the synthetic tasks' text
+    (~10 s, then cached under ``$DLM_KIT_CACHE``, default ``~/.cache/dlm_kit``). The chat tags
+    are single tokens, and no [CLS]/[SEP] are added, so ``tokenizer(text)`` gives exactly the
+    tokens the kit trains on.
 
     >>> tok = build_tiny_tokenizer()
     >>> tok.tokenize("[Answer]\\nWhat is 42?")
@@ -170,8 +174,11 @@ def build_tiny_tokenizer(vocab_size: int = 4096, *, cache: bool = True) -> PreTr
     """
     if vocab_size < 300:
         raise ValueError(f"vocab_size={vocab_size} is too small; use at least 300 (letters, digits, tags).")
+    shipped = Path(__file__).parent / "assets" / f"tiny-wordpiece-{vocab_size}"
+    if not retrain and (shipped / "tokenizer.json").exists():
+        return prepare_tokenizer(AutoTokenizer.from_pretrained(shipped))
     path = _cache_dir() / "tokenizers" / f"wordpiece-{vocab_size}"
-    if cache and (path / "tokenizer.json").exists():
+    if cache and not retrain and (path / "tokenizer.json").exists():
         return prepare_tokenizer(AutoTokenizer.from_pretrained(path))
 
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers

@@ -94,3 +94,18 @@ def test_tiny_backbones_run_a_forward_pass_with_the_tiny_vocabulary(name, tiny_t
 def test_unknown_kit_name_gives_a_clear_error():
     with pytest.raises(ValueError, match="Unknown backbone 'tiny-gpt'"):
         load_backbone("tiny-gpt")
+
+
+def test_shipped_tiny_tokenizer_is_the_one_the_committed_models_use(tiny_tokenizer):
+    # the trainer orders tied merges differently from run to run, so the vocabulary ships
+    chat_tokenizer = load_backbone("tiny-chat")[1]
+    assert tiny_tokenizer.get_vocab() == chat_tokenizer.get_vocab()
+
+
+def test_retraining_the_tiny_tokenizer_gives_the_same_tokens(tiny_tokenizer, tmp_path, monkeypatch):
+    from dlm_kit.backbones import build_tiny_tokenizer
+
+    monkeypatch.setenv("DLM_KIT_CACHE", str(tmp_path))
+    retrained = build_tiny_tokenizer(retrain=True)
+    assert set(retrained.get_vocab()) == set(tiny_tokenizer.get_vocab())
+    assert retrained.chat_template == tiny_tokenizer.chat_template
