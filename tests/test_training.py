@@ -145,3 +145,16 @@ def test_load_backbone_reopens_a_kit_model_folder_with_its_template(trained):
     model, tok = load_backbone(trained[0].output_dir)
     assert type(model).__name__ == "BertForMaskedLM"
     assert tok.chat_template == trained[1].chat_template and tok.eos_token_id == trained[1].eos_token_id
+
+
+def test_committed_wikipedia_pair_shows_the_ratio_tradeoff_notebook_01_reports():
+    """models/tiny-wiki-{mlm,mdlm}: MLM is better at 15 % masking, MDLM at a fully masked block."""
+    from dlm_kit.data import group_texts, load_text_corpus
+
+    mlm, tok = load_backbone("tiny-wiki-mlm")
+    mdlm, _ = load_backbone("tiny-wiki-mdlm")
+    held_out = group_texts(load_text_corpus("gensim-wikipedia", split="validation"), tok, seq_length=64).select(range(64))
+    scores = {name: loss_at_mask_ratios(m.eval(), held_out, ratios=(0.15, 1.0), mask_token_id=tok.mask_token_id)
+              for name, m in (("mlm", mlm), ("mdlm", mdlm))}
+    assert scores["mlm"][0.15] < scores["mdlm"][0.15] - 0.2
+    assert scores["mdlm"][1.0] < scores["mlm"][1.0]
