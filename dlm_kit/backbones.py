@@ -161,8 +161,8 @@ def build_tiny_tokenizer(vocab_size: int = 4096, *, retrain: bool = False, cache
     """The kit's cased WordPiece tokenizer for from-scratch tiny models.
 
     The 4,096-token vocabulary ships with the package (``dlm_kit/assets``), so every machine
-    gets the same token ids as the committed tiny models: `tokenizers`' trainer orders tied
-    merges differently from run to run (same tokens, other ids). ``retrain=True`` or another
+    gets the same token ids as the committed tiny models: `tokenizers`' trainer breaks ties
+    differently from run to run (other ids, and a few different tokens at the vocabulary's edge). ``retrain=True`` or another
     ``vocab_size`` trains one on the gensim Wikipedia sample plus the synthetic tasks' text
     (~10 s, then cached under ``$DLM_KIT_CACHE``, default ``~/.cache/dlm_kit``). The chat tags
     are single tokens, and no [CLS]/[SEP] are added, so ``tokenizer(text)`` gives exactly the
