@@ -131,19 +131,12 @@ class _LiveView:
         self.lines = frame.count("\n") + 1
 
 
-def _answer_once(model, tokenizer, messages, sampling, live: bool) -> str:
-    from .chat import build_prompt, trim_answer
-    from .sampling import generate
+def _answer_once(model, tokenizer, messages, sampling, live: bool):
+    """(reply text, GenerationOutput) for one conversation, with the same sampler call as `chat`."""
+    from .chat import _generate, build_prompt, trim_answer
 
     prompt = build_prompt(tokenizer, messages)
-    out = generate(
-        model,
-        [prompt],
-        mask_token_id=tokenizer.mask_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        on_step=_LiveView(tokenizer, len(prompt)) if live else None,
-        **sampling.generate_kwargs(),
-    )
+    out = _generate(model, tokenizer, [prompt], sampling, on_step=_LiveView(tokenizer, len(prompt)) if live else None)
     return trim_answer(out.new_tokens[0].tolist(), tokenizer), out
 
 
