@@ -15,8 +15,9 @@ on the synthetic tasks per family.
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
@@ -36,6 +37,8 @@ __all__ = [
     "ChatSession",
     "evaluate_tasks",
     "length_sweep",
+    "speed_quality_sweep",
+    "speed_quality_row",
 ]
 
 
@@ -170,17 +173,19 @@ def evaluate_tasks(
     *,
     sampling: SamplingConfig = SamplingConfig(max_new_tokens=16),
     batch_size: int = 64,
+    answer_fn=None,
 ) -> dict[str, float]:
     """Exact-match accuracy per task family (and ``"all"``) on synthetic-task rows.
 
     Each row needs ``messages`` (the question is every message but the last), ``answer`` and
-    ``family``.
+    ``family``. ``answer_fn`` (default :func:`answer`) answers the questions; pass
+    :func:`dlm_kit.baselines.answer_causal` to score a left-to-right model the same way.
     """
     was_training = model.training
     model.eval()
     questions = [row["messages"][:-1] for row in dataset]
     with torch.no_grad():
-        replies = answer(model, tokenizer, questions, sampling=sampling, batch_size=batch_size)
+        replies = (answer_fn or answer)(model, tokenizer, questions, sampling=sampling, batch_size=batch_size)
     model.train(was_training)
     hits: dict[str, list[bool]] = defaultdict(list)
     for row, reply in zip(dataset, replies):
@@ -212,3 +217,43 @@ def length_sweep(
         hits = [exact_match(r, row["answer"]) for r, row in zip(replies, dataset)]
         results[n] = {"answer_tokens": sum(tokens) / len(tokens), "exact_match": sum(hits) / len(hits)}
     return results
+
+
+def speed_quality_sweep(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    dataset,
+    configs: Mapping[str, SamplingConfig],
+    *,
+    batch_size: int = 128,
+) -> list[dict]:
+    """Exact match, forward passes and speed of each named sampler setting (notebook 05).
+
+    Rows like :func:`evaluate_tasks`'s. ``forward_passes`` counts model calls over all batches;
+    ``answer_tokens_per_s`` divides the tokens of the trimmed answers by the wall time.
+
+    >>> from dlm_kit.backbones import load_backbone
+    >>> from dlm_kit.data import make_synthetic_tasks
+    >>> model, tok = load_backbone("tiny-bert", seed=0)
+    >>> rows = make_synthetic_tasks(["copy"], n_train=1, n_test=2)["test"]
+    >>> [r["forward_passes"] for r in speed_quality_sweep(model.eval(), tok, rows, {"8 steps": SamplingConfig(max_new_tokens=8, stop_at_eos=False)})]
+    [8]
+    """
+    prompts = [build_prompt(tokenizer, row["messages"][:-1]) for row in dataset]
+    results = []
+    for name, sampling in configs.items():
+        start, nfe, replies = time.perf_counter(), 0, []
+        for first in range(0, len(prompts), batch_size):
+            out = _generate(model, tokenizer, prompts[first : first + batch_size], sampling)
+            nfe += out.nfe
+            replies += [trim_answer(row.tolist(), tokenizer) for row in out.new_tokens]
+        results.append(speed_quality_row(name, replies, dataset, tokenizer, seconds=time.perf_counter() - start, forward_passes=nfe))
+    return results
+
+
+def speed_quality_row(name: str, replies: Sequence[str], dataset, tokenizer, *, seconds: float, forward_passes: int) -> dict:
+    """One row of :func:`speed_quality_sweep` from answers already produced and timed."""
+    tokens = sum(len(tokenizer(r, add_special_tokens=False)["input_ids"]) for r in replies)
+    hits = [exact_match(r, row["answer"]) for r, row in zip(replies, dataset)]
+    return {"setting": name, "forward_passes": forward_passes, "exact_match": sum(hits) / len(hits),
+            "seconds": seconds, "answer_tokens_per_s": tokens / seconds}

@@ -4,6 +4,7 @@
     accelerate launch --multi_gpu --num_processes 2 -m dlm_kit.cli train --backbone tiny-bert ...
     dlm-kit generate --model runs/sort --prompt "Sort the letters: d c b a" --live
     dlm-kit chat --model runs/sort
+    dlm-kit eval --model tiny-chat --tasks dlm_kit_synthetic_gen,dlm_kit_synthetic_mc
 
 ``train`` fields are the :class:`dlm_kit.training.TrainConfig` fields plus the data/backbone
 choices below (``dlm-kit train --help`` lists them all); a single ``.json`` file of them works
@@ -15,7 +16,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 
-__all__ = ["main", "TrainScriptArguments", "ModelArguments"]
+__all__ = ["main", "TrainScriptArguments", "ModelArguments", "EvalArguments"]
 
 
 @dataclass
@@ -182,7 +183,64 @@ def _chat(argv: list[str]) -> None:
         print(f"bot> {reply}")
 
 
-_COMMANDS = {"train": _train, "generate": _generate, "chat": _chat}
+@dataclass
+class EvalArguments:
+    """`dlm-kit eval`: lm-evaluation-harness with the kit's `dlm_kit` model and offline tasks."""
+
+    model: str = ""
+    """A saved folder, hub id or kit name (tiny-chat)."""
+    tasks: str = "dlm_kit_synthetic_gen,dlm_kit_synthetic_mc"
+    """Comma-separated lm-eval task names; the kit's offline tasks are found automatically."""
+    model_args: str = ""
+    """Extra `dlm_kit` model_args, e.g. 'mc_num=64,threshold=0.9,block_size=32'."""
+    num_fewshot: int | None = None
+    limit: float | None = None
+    """Documents per task (a fraction if < 1), for a quick look."""
+    batch_size: int = 32
+    apply_chat_template: bool = True
+    """Wrap prompts in the model's chat template (what chat models were trained on)."""
+    include_path: str = ""
+    """Another folder of task YAMLs (default: the repository's data/tasks)."""
+    output: str = ""
+    """Write the aggregated results as JSON here."""
+    seed: int = 0
+
+
+def _eval(argv: list[str]) -> None:
+    import json
+
+    from transformers import HfArgumentParser
+
+    parser = HfArgumentParser(EvalArguments, prog="dlm-kit eval")
+    (args,) = parser.parse_args_into_dataclasses(args=argv)
+    if not args.model:
+        parser.error("--model is required: a folder written by `dlm-kit train`, a hub id or tiny-chat.")
+    import lm_eval
+    from lm_eval.utils import make_table
+
+    from .evaluation import task_manager
+
+    model_args = f"pretrained={args.model},seed={args.seed}" + (f",{args.model_args}" if args.model_args else "")
+    results = lm_eval.simple_evaluate(
+        model="dlm_kit",
+        model_args=model_args,
+        tasks=[t for t in args.tasks.split(",") if t],
+        num_fewshot=args.num_fewshot,
+        limit=args.limit,
+        batch_size=args.batch_size,
+        apply_chat_template=args.apply_chat_template,
+        task_manager=task_manager(args.include_path or None),
+        random_seed=args.seed,
+        bootstrap_iters=0,
+        log_samples=False,
+    )
+    print(make_table(results))
+    if args.output:
+        with open(args.output, "w") as f:
+            json.dump({"model": args.model, "model_args": model_args, "results": results["results"]}, f, indent=2, default=str)
+
+
+_COMMANDS = {"train": _train, "generate": _generate, "chat": _chat, "eval": _eval}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -138,3 +138,27 @@ def plot_answer_lengths(sweeps: Mapping[str, Mapping[int, Mapping[str, float]]],
     ax.grid(alpha=0.3)
     ax.legend()
     return ax
+
+
+def plot_speed_quality(rows: Sequence[Mapping], *, axes=None):
+    """Exact match against forward passes, and answer tokens/s, one point per sampler setting.
+
+    ``rows`` as returned by :func:`dlm_kit.chat.speed_quality_sweep` (plus
+    :func:`dlm_kit.baselines.causal_speed_quality` rows, drawn in another colour).
+    """
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(12, 4))
+    left, right = axes
+    for row in rows:
+        causal = "GPT" in row["setting"] or "autoregressive" in row["setting"]
+        left.scatter(row["forward_passes"], row["exact_match"], color="tab:red" if causal else "tab:blue", marker="s" if causal else "o")
+        left.annotate(row["setting"], (row["forward_passes"], row["exact_match"]), fontsize=8, xytext=(4, 3), textcoords="offset points")
+    left.set(title="Quality vs forward passes (100 questions)", xlabel="forward passes", ylabel="exact match", xscale="log")
+    left.grid(alpha=0.3)
+    names = [row["setting"] for row in rows]
+    colours = ["tab:red" if ("GPT" in n or "autoregressive" in n) else "tab:blue" for n in names]
+    right.barh(names, [row["answer_tokens_per_s"] for row in rows], color=colours)
+    right.invert_yaxis()
+    right.set(title="Speed on this CPU", xlabel="answer tokens / s")
+    plt.tight_layout()
+    return axes

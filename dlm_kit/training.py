@@ -61,8 +61,9 @@ class TrainConfig:
 
     output_dir: str = "runs/mdlm"
     """Where checkpoints (safetensors), the final model, tokenizer and config are written."""
-    objective: Literal["mdlm", "mlm"] = "mdlm"
-    """'mdlm': masked diffusion (all ratios); 'mlm': BERT's fixed-ratio baseline."""
+    objective: Literal["mdlm", "mlm", "ar"] = "mdlm"
+    """'mdlm': masked diffusion (all ratios); 'mlm': BERT's fixed-ratio baseline; 'ar':
+    next-token prediction for a causal LM baseline (notebook 05), the model's own loss."""
     schedule: Literal["linear", "cosine"] = "linear"
     """MDLM masking schedule."""
     mlm_ratio: float = 0.15
@@ -94,7 +95,8 @@ class TrainConfig:
     progress_bar: bool = True
 
     def __post_init__(self) -> None:
-        self.masking  # validates the masking fields  # noqa: B018
+        if self.objective != "ar":
+            self.masking  # validates the masking fields  # noqa: B018
         for name in ("max_steps", "batch_size", "gradient_accumulation_steps", "logging_steps"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)} must be at least 1.")
@@ -216,7 +218,7 @@ def train(
     data_collator=None,
     resume_from_checkpoint: str | bool | None = None,
 ) -> TrainResult:
-    """Train ``model`` with the MDLM/MLM objective and save it with its tokenizer.
+    """Train ``model`` with the MDLM/MLM objective (or a causal LM with 'ar') and save it with its tokenizer.
 
     ``train_dataset`` rows hold ``input_ids`` and ``labels`` (-100 = never masked, never
     scored), e.g. from :func:`dlm_kit.data.tokenize_chat_dataset` or
@@ -228,22 +230,29 @@ def train(
     tokenizer, its chat template, and ``dlm_kit_run.json`` (config, losses, versions); it loads back with plain
     ``AutoModelForMaskedLM`` / ``AutoTokenizer``.
     """
-    if tokenizer.mask_token_id is None:
+    if tokenizer.mask_token_id is None and config.objective != "ar":
         raise ValueError("The tokenizer has no mask token; load it with dlm_kit.backbones.load_backbone.")
     if config.gradient_checkpointing:
         model.gradient_checkpointing_enable()
     history = _LossHistory()
-    trainer = MDLMTrainer(
+    common = dict(
         model=model,
         args=config.to_training_arguments(has_eval=eval_dataset is not None),
         train_dataset=train_dataset,
         eval_dataset=eval_dataset,
-        data_collator=data_collator or SFTCollator(tokenizer),
         processing_class=tokenizer,
         callbacks=[history],
-        masking=config.masking,
-        mask_token_id=tokenizer.mask_token_id,
     )
+    if config.objective == "ar":
+        # a causal LM shifts the labels itself; one EOS ends each answer, padding is not trained
+        trainer = Trainer(**common, data_collator=data_collator or SFTCollator(tokenizer, pad_policy="single_eos"))
+    else:
+        trainer = MDLMTrainer(
+            **common,
+            data_collator=data_collator or SFTCollator(tokenizer),
+            masking=config.masking,
+            mask_token_id=tokenizer.mask_token_id,
+        )
     if not config.progress_bar:  # quiet: no bar, and no printed log dicts either
         trainer.remove_callback(PrinterCallback)
     output = trainer.train(resume_from_checkpoint=resume_from_checkpoint)

@@ -2,11 +2,16 @@
 
     python scripts/train_tiny_chat.py                      # ~8 min on one CPU core
     python scripts/train_tiny_chat.py --max_steps 200 --output_dir /tmp/smoke   # a quick check
+    python scripts/train_tiny_chat.py --objective ar      # the autoregressive baseline (notebook 05)
 
 Recipe: a random-init tiny BERT (the kit's `tiny-bert`, ~1.4 M parameters, 4,096-token
 WordPiece vocabulary) trained from scratch with MDLM SFT on the project's synthetic instruction
 tasks, reference padding policy (pad as EOS), seed 0. The held-out exact match per task family is
 measured with the kit's sampler and written to the model card.
+
+`--objective ar` trains the baseline of notebook 05 with the same tokenizer, data, steps, batch
+and learning rate: a GPT-2 of the same shape (`dlm_kit.baselines.tiny_gpt2_config`) with
+next-token prediction on the answers (one EOS after each), scored with greedy decoding.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from pathlib import Path
 import torch
 
 from dlm_kit.backbones import load_backbone
+from dlm_kit.baselines import answer_causal, load_causal_baseline
 from dlm_kit.chat import SamplingConfig, evaluate_tasks
 from dlm_kit.data import SYNTHETIC_FAMILIES, make_synthetic_tasks, tokenize_chat_dataset
 from dlm_kit.training import TrainConfig, seed_everything, train
@@ -74,9 +80,53 @@ the released ModernBERT-Chat format, so the ModernBERT-Chat model card's Quick S
 """
 
 
+CARD_AR = """---
+library_name: transformers
+license: apache-2.0
+pipeline_tag: text-generation
+tags: [dlm-kit, autoregressive, baseline, tiny]
+---
+
+# dlm-kit tiny autoregressive baseline
+
+A {params:.2f} M-parameter GPT-2 trained **from scratch** by [dlm-kit](../../README.md) with
+next-token prediction on the same synthetic instruction tasks, tokenizer, steps, batch and
+learning rate as the tiny diffusion chat model (`models/tiny-chat`): notebook 05 compares the two.
+
+## Recipe
+
+`python scripts/train_tiny_chat.py {argv}` (seed {seed}), {minutes:.1f} minutes on {device}
+({threads} threads), torch {torch}, transformers {transformers}.
+
+| setting | value |
+|---|---|
+| model | GPT-2: hidden 128, 4 layers, 4 heads, 4,096-token WordPiece (the diffusion model's), random init |
+| objective | next-token cross-entropy on the answer tokens and one EOS; prompt not trained |
+| data | synthetic tasks {families}, {n_train} training questions per family |
+| steps x batch | {max_steps} x {batch_size}, AdamW lr {lr}, cosine decay, 5 % warm-up |
+
+## Held-out exact match
+
+{n_test} unseen questions per family, greedy decoding, at most {max_new_tokens} new tokens:
+
+| family | difficulty | exact match |
+|---|---|---|
+{rows}
+
+## Use
+
+```python
+from dlm_kit.baselines import answer_causal, load_causal_baseline
+model, tokenizer = load_causal_baseline("tiny-chat-ar")
+answer_causal(model.eval(), tokenizer, ["Sort the letters: q w e r t y"])
+```
+"""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--output_dir", default="models/tiny-chat")
+    parser.add_argument("--objective", choices=["mdlm", "ar"], default="mdlm")
+    parser.add_argument("--output_dir", default=None, help="default: models/tiny-chat (mdlm), models/tiny-chat-ar (ar)")
     parser.add_argument("--families", default=",".join(SYNTHETIC_FAMILIES))
     parser.add_argument("--n_train", type=int, default=4000)
     parser.add_argument("--n_test", type=int, default=200)
@@ -90,9 +140,14 @@ def main() -> None:
     seed_everything(args.seed)
     families = args.families.split(",")
     tasks = make_synthetic_tasks(families, n_train=args.n_train, n_test=args.n_test, seed=args.seed)
-    model, tokenizer = load_backbone("tiny-bert", seed=args.seed)
+    args.output_dir = args.output_dir or ("models/tiny-chat" if args.objective == "mdlm" else "models/tiny-chat-ar")
+    if args.objective == "ar":
+        model, tokenizer = load_causal_baseline("tiny-gpt2", seed=args.seed)
+    else:
+        model, tokenizer = load_backbone("tiny-bert", seed=args.seed)
     config = TrainConfig(
         output_dir=args.output_dir,
+        objective=args.objective,
         max_steps=args.max_steps,
         batch_size=args.batch_size,
         learning_rate=args.learning_rate,
@@ -102,7 +157,10 @@ def main() -> None:
     start = time.perf_counter()
     result = train(model, tokenizer, tokenize_chat_dataset(tasks["train"], tokenizer), config=config)
     minutes = (time.perf_counter() - start) / 60
-    scores = evaluate_tasks(result.model, tokenizer, tasks["test"], sampling=SamplingConfig(max_new_tokens=args.max_new_tokens))
+    scores = evaluate_tasks(
+        result.model, tokenizer, tasks["test"], sampling=SamplingConfig(max_new_tokens=args.max_new_tokens),
+        answer_fn=answer_causal if args.objective == "ar" else None,
+    )
     print(json.dumps(scores, indent=2))
 
     out = Path(args.output_dir)
@@ -116,7 +174,7 @@ def main() -> None:
     import transformers
 
     (out / "README.md").write_text(
-        CARD.format(
+        (CARD_AR if args.objective == "ar" else CARD).format(
             params=result.model.num_parameters() / 1e6,
             argv=" ".join(f"--{k} {v}" for k, v in vars(args).items() if parser.get_default(k) != v),
             seed=args.seed,

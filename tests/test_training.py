@@ -158,3 +158,20 @@ def test_committed_wikipedia_pair_shows_the_ratio_tradeoff_notebook_01_reports()
               for name, m in (("mlm", mlm), ("mdlm", mdlm))}
     assert scores["mlm"][0.15] < scores["mdlm"][0.15] - 0.2
     assert scores["mdlm"][1.0] < scores["mlm"][1.0]
+
+
+def test_autoregressive_baseline_trains_on_the_same_rows_and_answers(tmp_path):
+    """objective='ar' (notebook 05's GPT-2 baseline): same data rows, prompt untrained, one EOS."""
+    from dlm_kit.baselines import answer_causal, load_causal_baseline
+    from dlm_kit.chat import SamplingConfig
+
+    model, tok = load_causal_baseline("tiny-gpt2", seed=0)
+    data = make_synthetic_tasks(["copy"], n_train=400, n_test=16, seed=0)
+    result = train(model, tok, tokenize_chat_dataset(data["train"], tok),
+                   config=TrainConfig(output_dir=str(tmp_path), objective="ar", max_steps=150, batch_size=32, progress_bar=False))
+    assert result.losses[-1] < 0.3 * result.losses[0]
+    reloaded, tok2 = load_causal_baseline(str(tmp_path))
+    replies = answer_causal(reloaded.eval(), tok2, [r["messages"][:-1] for r in data["test"]], sampling=SamplingConfig(max_new_tokens=12))
+    # answers stop at the trained EOS / end tag: no template text leaks into them
+    assert len(replies) == 16 and not any("[" in r or "Question" in r for r in replies), replies
+    assert sum(bool(r) for r in replies) >= 12, replies

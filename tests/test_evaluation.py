@@ -1,0 +1,182 @@
+"""lm-eval integration: the MC log-likelihood estimator, tokenisation, the offline tasks, the CLI."""
+
+import itertools
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+lm_eval = pytest.importorskip("lm_eval")
+
+from dlm_kit.backbones import load_backbone  # noqa: E402
+from dlm_kit.evaluation import (  # noqa: E402
+    LOCAL_TASKS,
+    TASKS_DIR,
+    DiffusionLM,
+    encode_pair,
+    exact_loglikelihood,
+    mc_loglikelihood,
+    task_manager,
+)
+
+from conftest import REPO  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def chat_model():
+    torch.set_num_threads(1)
+    model, tok = load_backbone("tiny-chat")
+    return model.eval(), tok
+
+
+def _logp(model, ids, position, target):
+    logits = model(input_ids=torch.tensor([ids])).logits[0, position]
+    return F.log_softmax(logits.double(), -1)[target].item()
+
+
+def test_one_token_continuation_is_the_exact_log_likelihood(chat_model):
+    model, tok = chat_model
+    context, continuation = encode_pair(tok, "[Question]\nWhat is the largest digit in 3 9 1 4 2?\n[/Question]\n\n[Answer]\n", "9")
+    assert len(continuation) == 1
+    exact = _logp(model, context + [tok.mask_token_id], len(context), continuation[0])
+    for exact_when_cheaper in (True, False):  # enumeration and sampling must agree here
+        (estimate,) = mc_loglikelihood(model, [context], [continuation], mask_token_id=tok.mask_token_id,
+                                       num_samples=8, exact_when_cheaper=exact_when_cheaper)
+        assert estimate == pytest.approx(exact, abs=1e-4)
+
+
+def test_enumeration_is_the_average_over_generation_orders(chat_model):
+    """exact_loglikelihood == mean over all 3! orders of the left-to-right-in-that-order log-likelihood."""
+    model, tok = chat_model
+    context, continuation = encode_pair(tok, "[Question]\nCopy the letters: q r s\n[/Question]\n\n[Answer]\n", "q r s")
+    assert len(continuation) == 3
+    start, totals = len(context), []
+    for order in itertools.permutations(range(3)):
+        canvas, total = context + [tok.mask_token_id] * 3, 0.0
+        for i in order:
+            total += _logp(model, canvas, start + i, continuation[i])
+            canvas[start + i] = continuation[i]
+        totals.append(total)
+    (exact,) = exact_loglikelihood(model, [context], [continuation], mask_token_id=tok.mask_token_id)
+    assert exact == pytest.approx(sum(totals) / len(totals), abs=1e-4)
+
+
+def test_monte_carlo_converges_to_the_exact_value(chat_model):
+    """Stated tolerance: with 1,024 samples every estimate lies within 3 % (+ 0.05 nats) of the exact
+    value (measured worst case over 10 seeds: 0.3 % and 3.1 %), and the spread over seeds shrinks
+    as samples grow."""
+    model, tok = chat_model
+    pairs = [encode_pair(tok, "[Question]\nReverse the letters: k a w q\n[/Question]\n\n[Answer]\n", a) for a in ("q w a k", "k a w q")]
+    pairs.append(encode_pair(tok, "[Question]\nSort the letters: f c a d e b\n[/Question]\n\n[Answer]\n", "a b c d e f"))
+    contexts, continuations = [p[0] for p in pairs], [p[1] for p in pairs]
+    exact = torch.tensor(exact_loglikelihood(model, contexts, continuations, mask_token_id=tok.mask_token_id))
+
+    def errors(num_samples):
+        runs = [mc_loglikelihood(model, contexts, continuations, mask_token_id=tok.mask_token_id, num_samples=num_samples,
+                                 exact_when_cheaper=False, generator=torch.Generator().manual_seed(s), batch_size=256)
+                for s in range(4)]
+        return torch.tensor(runs, dtype=torch.float64) - exact
+
+    few, many = errors(32), errors(1024)
+    assert (many.abs() <= 0.03 * exact.abs() + 0.05).all(), (many, exact)
+    assert many.abs().max() < few.abs().max()
+    assert few.std() > 0  # it really samples
+
+
+def test_estimates_rank_answers_like_the_model(chat_model):
+    model, tok = chat_model
+    context, right = encode_pair(tok, "[Question]\nReverse the letters: a b c d e f\n[/Question]\n\n[Answer]\n", "f e d c b a")
+    _, wrong = encode_pair(tok, "", "a b c d e f")
+    est = mc_loglikelihood(model, [context, context], [right, wrong], mask_token_id=tok.mask_token_id)
+    assert est[0] > est[1] + 1.0
+
+
+@pytest.mark.parametrize("name", ["tiny-chat", "minilm"])
+def test_tokenisation_is_the_training_one(name):
+    _, tok = load_backbone(name)
+    context, continuation = "[Question]\nCopy the letters: a b\n[/Question]\n\n[Answer]\n", " a b"
+    ctx, cont = encode_pair(tok, context, continuation)
+    assert ctx + cont == tok(context + continuation, add_special_tokens=False)["input_ids"]
+    assert tok.cls_token_id not in ctx + cont and tok.sep_token_id not in ctx + cont
+    assert tok.decode(cont).strip() == "a b"
+    # trailing spaces of the context belong to the continuation
+    assert encode_pair(tok, "Copy: a b ", "c") == encode_pair(tok, "Copy: a b", " c")
+
+
+def test_errors_name_the_problem(chat_model):
+    model, tok = chat_model
+    with pytest.raises(ValueError, match="no tokens"):
+        mc_loglikelihood(model, [[5]], [[]], mask_token_id=tok.mask_token_id)
+    with pytest.raises(ValueError, match="num_samples"):
+        mc_loglikelihood(model, [[5]], [[6]], mask_token_id=tok.mask_token_id, num_samples=0)
+    with pytest.raises(ValueError, match="loglikelihood_rolling"):
+        mc_loglikelihood(model, [[5]], [[6] * 10], mask_token_id=tok.mask_token_id, max_length=8)
+    with pytest.raises(ValueError, match="pretrained"):
+        DiffusionLM()
+    with pytest.raises(ValueError, match="dtype"):
+        DiffusionLM(pretrained="tiny-chat", dtype="float8")
+
+
+def test_task_files_are_the_script_output():
+    sys.path.insert(0, str(REPO / "scripts"))
+    from make_eval_tasks import build
+
+    gen, mc = build()
+    for name, rows in (("gen.jsonl", gen), ("mc.jsonl", mc)):
+        committed = [json.loads(line) for line in (TASKS_DIR / "dlm_kit_synthetic" / name).read_text().splitlines()]
+        assert committed == rows
+    assert all(len(set(r["choices"])) == 4 and r["choices"][r["label"]] == g["answer"] for r, g in zip(mc, gen))
+
+
+@pytest.mark.slow
+def test_simple_evaluate_on_the_local_tasks():
+    results = lm_eval.simple_evaluate(
+        model="dlm_kit", model_args="pretrained=tiny-chat,mc_num=16", tasks=list(LOCAL_TASKS),
+        task_manager=task_manager(), limit=20, apply_chat_template=True, bootstrap_iters=0, verbosity="ERROR",
+    )["results"]
+    gen, mc = results["dlm_kit_synthetic_gen"], results["dlm_kit_synthetic_mc"]
+    assert 0 <= gen["exact_match,strip"] <= 1 and 0 <= mc["acc,none"] <= 1
+    # the tiny chat model answers 74 % of all 200 held-out questions (model card); chance on mc is 25 %
+    assert gen["exact_match,strip"] >= 0.5 and mc["acc,none"] >= 0.5
+
+
+def test_rolling_loglikelihood_is_the_bound_on_the_whole_text(chat_model):
+    model, tok = chat_model
+    lm = DiffusionLM(pretrained=model, tokenizer=tok, mc_num=16)
+    request = type("Request", (), {"args": ("Copy the letters: a b c",)})()
+    (rolling,) = lm.loglikelihood_rolling([request])
+    ids = tok("Copy the letters: a b c", add_special_tokens=False)["input_ids"]
+    (direct,) = mc_loglikelihood(model, [[]], [ids], mask_token_id=tok.mask_token_id, num_samples=16)
+    assert rolling == pytest.approx(direct) and rolling < 0
+
+
+def test_generate_until_cuts_at_stop_strings_and_warns_without_template(chat_model, caplog):
+    model, tok = chat_model
+    lm = DiffusionLM(pretrained=model, tokenizer=tok)
+    templated = tok.apply_chat_template([{"role": "user", "content": "Copy the letters: k a w"}], add_generation_prompt=True, tokenize=False)
+    Request = type("Request", (), {})
+    requests = []
+    for context, until in ((templated, ["\n"]), (templated, ["a"]), ("Copy the letters: k a w", ["\n"])):
+        request = Request()
+        request.args = (context, {"until": until, "max_gen_toks": 8})
+        requests.append(request)
+    with caplog.at_level("WARNING"):
+        replies = lm.generate_until(requests, disable_tqdm=True)
+    assert replies[0] == "k a w" and replies[1] == "k "
+    assert "apply_chat_template" in caplog.text
+
+
+@pytest.mark.slow
+def test_cli_eval(tmp_path):
+    out = tmp_path / "results.json"
+    run = subprocess.run(
+        [sys.executable, "-m", "dlm_kit.cli", "eval", "--model", "tiny-chat", "--tasks", "dlm_kit_synthetic_gen",
+         "--limit", "10", "--output", str(out)], capture_output=True, text=True, timeout=600,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "dlm_kit_synthetic_gen" in run.stdout and "exact_match" in run.stdout
+    assert json.loads(out.read_text())["results"]["dlm_kit_synthetic_gen"]["exact_match,strip"] >= 0.5
