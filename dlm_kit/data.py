@@ -39,6 +39,7 @@ __all__ = [
     "DataFormatError",
     "record_to_messages",
     "load_chat_dataset",
+    "load_sft_stage",
     "tokenize_chat",
     "tokenize_chat_dataset",
     "SFTCollator",
@@ -191,6 +192,24 @@ def load_chat_dataset(
         for i, record in enumerate(raw)
     ]
     return datasets.Dataset.from_list(rows)
+
+
+def load_sft_stage(
+    sources: Sequence[str], *, split: str = "train", limit_per_source: int | None = None, seed: int = 0
+) -> datasets.Dataset:
+    """Several chat datasets as one shuffled ``messages`` dataset: one SFT stage.
+
+    The seed trains ModernBERT on Alpaca, then on Tulu-3 and SmolTalk mixed:
+    ``[load_sft_stage(s) for s in get_profile("full").sft_stages]``.
+
+    >>> load_sft_stage(["data/fixtures/alpaca_sample.json", "data/fixtures/tulu_sample.jsonl"]).num_rows > 3
+    True
+    """
+    if isinstance(sources, str):
+        raise TypeError(f"sources={sources!r}: pass a list of sources, e.g. [{sources!r}].")
+    parts = [load_chat_dataset(source, split=split, limit=limit_per_source, seed=seed) for source in sources]
+    merged = datasets.concatenate_datasets([part.select_columns(["messages"]) for part in parts])
+    return merged.shuffle(seed=seed) if len(parts) > 1 else merged
 
 
 # --------------------------------------------------------------------------------------------

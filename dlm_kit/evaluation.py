@@ -175,12 +175,12 @@ def _masked_rows(context: list[int], continuation: list[int], masks: list[tuple[
 
 
 @torch.no_grad()
-def _score_rows(model, rows: list[tuple[list[int], list[int], list[int]]], *, pad_token_id: int, batch_size: int, progress: bool = False) -> list[float]:
+def _score_rows(model, rows: list[tuple[list[int], list[int], list[int]]], *, pad_token_id: int, batch_size: int) -> list[float]:
     """Sum of log p(target | row) over each row's masked positions, in batches of similar length."""
     device = next(model.parameters()).device
     order = sorted(range(len(rows)), key=lambda i: len(rows[i][0]))
     scores = [0.0] * len(rows)
-    for start in tqdm(range(0, len(order), batch_size), desc="log-likelihood", disable=not progress, leave=False):
+    for start in range(0, len(order), batch_size):
         chunk = order[start : start + batch_size]
         width = max(len(rows[i][0]) for i in chunk)
         input_ids = torch.full((len(chunk), width), pad_token_id, dtype=torch.long)
@@ -240,19 +240,19 @@ def exact_loglikelihood(
     """
     _check_lengths(contexts, continuations, max_length)
     pad = mask_token_id if pad_token_id is None else pad_token_id
-    rows, owners, weights = [], [], []
-    for r, (context, continuation) in enumerate(zip(contexts, continuations)):
-        context, size = _fit(context, continuation, max_length), len(continuation)
-        if size > 16:
-            raise ValueError(f"Continuation {r} has {size} tokens: 2**{size} rows is too many; use mc_loglikelihood.")
-        masks = [m for count in range(1, size + 1) for m in combinations(range(size), count)]
-        rows += list(_masked_rows(context, continuation, masks, mask_token_id))
-        owners += [r] * len(masks)
-        weights += [1 / (math.comb(size, len(m)) * len(m)) for m in masks]
-    scores = _score_rows(model, rows, pad_token_id=pad, batch_size=batch_size)
     totals = [0.0] * len(contexts)
-    for owner, weight, score in zip(owners, weights, scores):
-        totals[owner] += weight * score
+    for first in range(0, len(contexts), 128):  # bounded memory on large benchmarks
+        rows, owners, weights = [], [], []
+        for r in range(first, min(first + 128, len(contexts))):
+            context, size = _fit(contexts[r], continuations[r], max_length), len(continuations[r])
+            if size > 16:
+                raise ValueError(f"Continuation {r} has {size} tokens: 2**{size} rows is too many; use mc_loglikelihood.")
+            masks = [m for count in range(1, size + 1) for m in combinations(range(size), count)]
+            rows += list(_masked_rows(context, continuations[r], masks, mask_token_id))
+            owners += [r] * len(masks)
+            weights += [1 / (math.comb(size, len(m)) * len(m)) for m in masks]
+        for owner, weight, score in zip(owners, weights, _score_rows(model, rows, pad_token_id=pad, batch_size=batch_size)):
+            totals[owner] += weight * score
     return totals
 
 
@@ -299,21 +299,27 @@ def mc_loglikelihood(
         )
         for r, value in zip(exact, values):
             totals[r] = value
-    rows, owners, weights = [], [], []
-    exact_set = set(exact)
-    for r, (context, continuation) in enumerate(zip(contexts, continuations)):
-        if r in exact_set:
-            continue
-        context, size = _fit(context, continuation, max_length), len(continuation)
-        shift = torch.rand((), generator=generator).item()
-        counts = [1 + int((j + shift) * size / num_samples) for j in range(num_samples)]
-        masks = [tuple(torch.randperm(size, generator=generator)[:count].tolist()) for count in counts]
-        rows += list(_masked_rows(context, continuation, masks, mask_token_id))
-        owners += [r] * num_samples
-        weights += [size / (count * num_samples) for count in counts]
-    scores = _score_rows(model, rows, pad_token_id=pad, batch_size=batch_size, progress=progress)
-    for owner, weight, score in zip(owners, weights, scores):
-        totals[owner] += weight * score
+    sampled = [r for r in range(len(contexts)) if r not in set(exact)]
+    # longest first, a few thousand rows at a time: similar lengths share a batch, and a large
+    # benchmark never holds all of its masked rows in memory at once
+    sampled.sort(key=lambda r: -(len(contexts[r]) + len(continuations[r])))
+    per_chunk = max(1, 4096 // num_samples)
+    bar = tqdm(total=len(sampled), desc="log-likelihood", disable=not progress, leave=False)
+    for first in range(0, len(sampled), per_chunk):
+        rows, owners, weights = [], [], []
+        for r in sampled[first : first + per_chunk]:
+            context, size = _fit(contexts[r], continuations[r], max_length), len(continuations[r])
+            shift = torch.rand((), generator=generator).item()
+            counts = [1 + int((j + shift) * size / num_samples) for j in range(num_samples)]
+            masks = [tuple(torch.randperm(size, generator=generator)[:count].tolist()) for count in counts]
+            rows += list(_masked_rows(context, continuations[r], masks, mask_token_id))
+            owners += [r] * num_samples
+            weights += [size / (count * num_samples) for count in counts]
+        scores = _score_rows(model, rows, pad_token_id=pad, batch_size=batch_size)
+        for owner, weight, score in zip(owners, weights, scores):
+            totals[owner] += weight * score
+        bar.update(len(sampled[first : first + per_chunk]))
+    bar.close()
     return totals
 
 

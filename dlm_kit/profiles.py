@@ -35,8 +35,9 @@ class Profile:
     """The backbone that is instruction-tuned in notebook 03."""
     pretrain_corpus: str
     """Text for continual MDLM pretraining (`dlm_kit.data.load_text_corpus`)."""
-    sft_datasets: tuple[str, ...]
-    """Instruction data (`dlm_kit.data.load_chat_dataset` sources); 'synthetic' = project tasks."""
+    sft_stages: tuple[tuple[str, ...], ...]
+    """Instruction SFT stages, trained one after another; each stage mixes its sources
+    (`dlm_kit.data.load_sft_stage`). 'synthetic' = the project's tasks."""
     seq_length: int
     """Tokens per pretraining sequence."""
     max_sft_length: int
@@ -58,7 +59,7 @@ _PROFILES = {
         backbones=("minilm", "minilm-random", "tiny-modernbert", "tiny-roberta"),
         chat_backbone="tiny-bert",
         pretrain_corpus="gensim-wikipedia",
-        sft_datasets=("synthetic",),
+        sft_stages=(("synthetic",),),
         seq_length=128,
         max_sft_length=64,
         batch_size=32,
@@ -78,7 +79,8 @@ _PROFILES = {
         ),
         chat_backbone="answerdotai/ModernBERT-large",
         pretrain_corpus="wikitext-103",
-        sft_datasets=("tatsu-lab/alpaca", "allenai/tulu-3-sft-mixture", "HuggingFaceTB/smoltalk"),
+        # the seed's recipe: Alpaca first, then Tulu-3 and SmolTalk mixed
+        sft_stages=(("tatsu-lab/alpaca",), ("allenai/tulu-3-sft-mixture", "HuggingFaceTB/smoltalk")),
         seq_length=512,
         max_sft_length=1024,
         batch_size=16,

@@ -217,6 +217,7 @@ def train(
     eval_dataset=None,
     data_collator=None,
     resume_from_checkpoint: str | bool | None = None,
+    callbacks: list[TrainerCallback] | None = None,
 ) -> TrainResult:
     """Train ``model`` with the MDLM/MLM objective (or a causal LM with 'ar') and save it with its tokenizer.
 
@@ -224,7 +225,8 @@ def train(
     scored), e.g. from :func:`dlm_kit.data.tokenize_chat_dataset` or
     :func:`dlm_kit.data.group_texts`. The default collator is :class:`dlm_kit.data.SFTCollator`
     (reference padding policy). ``resume_from_checkpoint``: a checkpoint folder, or True for
-    the newest one in ``config.output_dir``.
+    the newest one in ``config.output_dir``. ``callbacks``: extra `transformers.TrainerCallback`s
+    (e.g. a held-out measurement every N steps).
 
     The final model is written with ``save_pretrained`` (safetensors) together with the
     tokenizer, its chat template, and ``dlm_kit_run.json`` (config, losses, versions); it loads back with plain
@@ -241,7 +243,7 @@ def train(
         train_dataset=train_dataset,
         eval_dataset=eval_dataset,
         processing_class=tokenizer,
-        callbacks=[history],
+        callbacks=[history, *(callbacks or [])],
     )
     if config.objective == "ar":
         # a causal LM shifts the labels itself; one EOS ends each answer, padding is not trained

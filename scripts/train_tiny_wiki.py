@@ -17,9 +17,27 @@ import json
 import time
 from pathlib import Path
 
+from transformers import TrainerCallback
+
 from dlm_kit.backbones import load_backbone
 from dlm_kit.data import group_texts, load_text_corpus
+from dlm_kit.masking import loss_at_mask_ratios
 from dlm_kit.training import TrainConfig, seed_everything, train
+
+RATIOS = (0.15, 0.5, 0.8, 0.9, 1.0)
+
+
+class LossByRatio(TrainerCallback):
+    """Every `every` steps, held-out loss at a few mask ratios: how the ratio trade-off develops."""
+
+    def __init__(self, held_out, mask_token_id: int, every: int) -> None:
+        self.held_out, self.mask_token_id, self.every, self.history = held_out, mask_token_id, every, []
+
+    def on_step_end(self, args, state, control, model=None, **kwargs):
+        if state.global_step % self.every == 0:
+            losses = loss_at_mask_ratios(model, self.held_out, ratios=RATIOS, mask_token_id=self.mask_token_id)
+            self.history.append({"step": state.global_step, **{str(r): round(v, 3) for r, v in losses.items()}})
+            print(json.dumps(self.history[-1]), flush=True)
 
 
 def main() -> None:
@@ -34,12 +52,15 @@ def main() -> None:
     # tiny-bert (post-LayerNorm) was still on it after 800 steps (MLM loss 6.85 nats)
     parser.add_argument("--backbone", default="tiny-modernbert")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--eval_every", type=int, default=600, help="held-out loss by mask ratio every N steps")
     args = parser.parse_args()
     out = Path(args.output_dir or f"models/tiny-wiki-{args.objective}")
 
     seed_everything(args.seed)
     model, tokenizer = load_backbone(args.backbone, seed=args.seed)
     blocks = group_texts(load_text_corpus("gensim-wikipedia"), tokenizer, seq_length=args.seq_length)
+    held_out = group_texts(load_text_corpus("gensim-wikipedia", split="validation"), tokenizer, seq_length=args.seq_length)
+    by_ratio = LossByRatio(held_out.select(range(128)), tokenizer.mask_token_id, args.eval_every)
     config = TrainConfig(
         output_dir=str(out),
         objective=args.objective,
@@ -50,9 +71,10 @@ def main() -> None:
         seed=args.seed,
     )
     start = time.perf_counter()
-    result = train(model, tokenizer, blocks, config=config)
+    result = train(model, tokenizer, blocks, config=config, callbacks=[by_ratio])
     minutes = (time.perf_counter() - start) / 60
     (out / "training_args.bin").unlink(missing_ok=True)  # pickled, environment-specific
+    (out / "loss_by_mask_ratio.json").write_text(json.dumps(by_ratio.history, indent=1) + "\n")
     (out / "README.md").write_text(
         f"# dlm-kit tiny Wikipedia model ({args.objective.upper()})\n\n"
         f"Random-init `{args.backbone}` ({result.model.num_parameters() / 1e6:.2f} M parameters) trained with the "

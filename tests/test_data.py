@@ -204,3 +204,16 @@ def test_wikitext_hub_layout_folder_loads_each_split(tmp_path):
         datasets.Dataset.from_dict({"text": ["", f" {text} \n"]}).to_parquet(str(folder / f"{split}-00000-of-00001.parquet"))
     assert load_text_corpus(str(folder), split="validation")["text"][1] == " The validation article . \n"
     assert load_text_corpus(str(folder))["text"][1] == " The train article . \n"
+
+
+def test_sft_stage_mixes_its_sources_reproducibly():
+    from dlm_kit.data import load_sft_stage
+
+    sources = [str(FIXTURES / "alpaca_sample.json"), str(FIXTURES / "tulu_sample.jsonl")]
+    parts = [load_chat_dataset(s) for s in sources]
+    stage = load_sft_stage(sources, seed=0)
+    assert stage.num_rows == sum(p.num_rows for p in parts)
+    assert sorted(map(str, stage["messages"])) == sorted(str(m) for p in parts for m in p["messages"])
+    assert stage["messages"] == load_sft_stage(sources, seed=0)["messages"]
+    with pytest.raises(TypeError, match="list of sources"):
+        load_sft_stage(sources[0])

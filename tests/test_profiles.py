@@ -21,7 +21,7 @@ def test_tiny_profile_names_only_offline_assets():
 
     tiny = get_profile("tiny")
     assert set(tiny.backbones) | {tiny.chat_backbone} <= set(TINY_BACKBONES)
-    assert tiny.sft_datasets == ("synthetic",) and tiny.pretrain_corpus == "gensim-wikipedia"
+    assert tiny.sft_stages == (("synthetic",),) and tiny.pretrain_corpus == "gensim-wikipedia"
 
 
 def test_unknown_profile_lists_the_choices(monkeypatch):
