@@ -280,11 +280,14 @@ def load_backbone(
     dtype: torch.dtype | None = None,
     seed: int | None = None,
     attn_implementation: str | None = "sdpa",
+    from_scratch: bool = False,
 ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     """Load a masked LM and its prepared tokenizer by kit name, hub id or local folder.
 
     ``seed`` seeds random initialisation (kit names with random weights). ``dtype`` defaults to
     float32, which training wants (bf16 autocast is added by the trainer on GPUs).
+    ``from_scratch=True`` keeps a hub id's or folder's architecture and tokenizer but not its
+    weights (random init, e.g. ModernBERT-base trained from scratch in notebook 01).
 
     >>> model, tok = load_backbone("tiny-bert", seed=0)
     >>> type(model).__name__, model.config.mask_token_id == tok.mask_token_id
@@ -296,7 +299,7 @@ def load_backbone(
     if name_or_path in ("minilm", "minilm-random"):
         path = minilm_path()
         tokenizer = prepare_tokenizer(AutoTokenizer.from_pretrained(path))
-        if name_or_path == "minilm":
+        if name_or_path == "minilm" and not from_scratch:
             model = _from_pretrained_quietly(path, dtype=dtype, **kw)
         else:
             model = AutoModelForMaskedLM.from_config(AutoConfig.from_pretrained(path), **kw)
@@ -308,7 +311,7 @@ def load_backbone(
                 f"package, and {path} is missing. Clone the repository (the Colab cell of each notebook "
                 f"does) or recreate it: python {KIT_MODELS[name_or_path]}"
             )
-        return load_backbone(str(path), dtype=dtype, attn_implementation=attn_implementation)
+        return load_backbone(str(path), dtype=dtype, attn_implementation=attn_implementation, from_scratch=from_scratch)
     elif name_or_path in ("tiny-bert", "tiny-modernbert", "tiny-roberta"):
         tokenizer = build_tiny_tokenizer()
         config = tiny_config(name_or_path.removeprefix("tiny-"), tokenizer)
@@ -320,7 +323,10 @@ def load_backbone(
                 "else must be a hub id or an existing local folder."
             )
         tokenizer = prepare_tokenizer(AutoTokenizer.from_pretrained(name_or_path))
-        model = _from_pretrained_quietly(name_or_path, dtype=dtype, **kw)
+        if from_scratch:
+            model = AutoModelForMaskedLM.from_config(AutoConfig.from_pretrained(name_or_path), **kw)
+        else:
+            model = _from_pretrained_quietly(name_or_path, dtype=dtype, **kw)
     if dtype is not None:
         model = model.to(dtype)
     _check_tied_head(model, name_or_path)

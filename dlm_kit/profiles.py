@@ -33,6 +33,9 @@ class Profile:
     """Backbones compared in notebook 02 (names understood by `dlm_kit.backbones.load_backbone`)."""
     chat_backbone: str
     """The backbone that is instruction-tuned in notebook 03."""
+    pair_backbone: str
+    """The architecture notebook 01 trains twice from random init (MLM vs MDLM); its tokenizer
+    is used for the text."""
     pretrain_corpus: str
     """Text for continual MDLM pretraining (`dlm_kit.data.load_text_corpus`)."""
     sft_stages: tuple[tuple[str, ...], ...]
@@ -58,6 +61,7 @@ _PROFILES = {
         device="cpu",
         backbones=("minilm", "minilm-random", "tiny-modernbert", "tiny-roberta"),
         chat_backbone="tiny-bert",
+        pair_backbone="tiny-modernbert",
         pretrain_corpus="gensim-wikipedia",
         sft_stages=(("synthetic",),),
         seq_length=128,
@@ -78,6 +82,7 @@ _PROFILES = {
             "FacebookAI/roberta-base",
         ),
         chat_backbone="answerdotai/ModernBERT-large",
+        pair_backbone="answerdotai/ModernBERT-base",
         pretrain_corpus="wikitext-103",
         # the seed's recipe: Alpaca first, then Tulu-3 and SmolTalk mixed
         sft_stages=(("tatsu-lab/alpaca",), ("allenai/tulu-3-sft-mixture", "HuggingFaceTB/smoltalk")),

@@ -112,3 +112,12 @@ def test_retraining_the_tiny_tokenizer_reproduces_the_shipped_vocabulary_closely
     assert len(retrained) == len(shipped)
     assert len(retrained & shipped) / len(shipped) > 0.98
     assert set(CHAT_TAGS) | {"[MASK]", "[PAD]"} <= retrained
+
+
+def test_from_scratch_keeps_architecture_and_tokenizer_but_not_weights():
+    trained, tok = load_backbone("tiny-chat")
+    fresh, fresh_tok = load_backbone("tiny-chat", from_scratch=True, seed=0)
+    assert type(fresh) is type(trained) and fresh.config.hidden_size == trained.config.hidden_size
+    assert fresh_tok.get_vocab() == tok.get_vocab() and fresh_tok.chat_template == tok.chat_template
+    name, weight = next((n, p) for n, p in trained.named_parameters() if p.dim() == 2)
+    assert not torch.equal(dict(fresh.named_parameters())[name], weight)
