@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, GPT2Config, GPT2LMHeadModel, PreTrainedModel, PreTrainedTokenizerBase
 
-from .backbones import MODELS_DIR, build_tiny_tokenizer, prepare_tokenizer
+from .backbones import MODELS_DIR, build_tiny_tokenizer, prepare_tokenizer, tiny_config
 from .chat import SamplingConfig, build_prompt, speed_quality_row, trim_answer
 
 __all__ = ["tiny_gpt2_config", "load_causal_baseline", "answer_causal", "causal_speed_quality"]
@@ -30,20 +30,23 @@ CAUSAL_KIT_MODELS = {"tiny-chat-ar": "scripts/train_tiny_chat.py --objective ar"
 """Causal models committed in the repository's models/ folder, and the recipe of each."""
 
 
-def tiny_gpt2_config(tokenizer: PreTrainedTokenizerBase, *, hidden_size: int = 128, num_layers: int = 4,
-                     num_heads: int = 4, intermediate_size: int = 512, max_positions: int = 512) -> GPT2Config:
-    """A GPT-2 with the shape of the kit's ``tiny-bert`` (same width, depth, vocabulary; no dropout).
+def tiny_gpt2_config(tokenizer: PreTrainedTokenizerBase, **shape: int) -> GPT2Config:
+    """A GPT-2 with the shape of the kit's ``tiny-bert`` (same width, depth, heads, vocabulary; no dropout).
+
+    ``shape`` overrides :func:`dlm_kit.backbones.tiny_config`'s keywords (``hidden_size``,
+    ``num_layers``, ...) for both, so the pair stays the same size.
 
     >>> tiny_gpt2_config(build_tiny_tokenizer()).n_layer
     4
     """
+    bert = tiny_config("bert", tokenizer, **shape)
     return GPT2Config(
-        vocab_size=len(tokenizer),
-        n_positions=max_positions,
-        n_embd=hidden_size,
-        n_layer=num_layers,
-        n_head=num_heads,
-        n_inner=intermediate_size,
+        vocab_size=bert.vocab_size,
+        n_positions=bert.max_position_embeddings,
+        n_embd=bert.hidden_size,
+        n_layer=bert.num_hidden_layers,
+        n_head=bert.num_attention_heads,
+        n_inner=bert.intermediate_size,
         resid_pdrop=0.0,
         embd_pdrop=0.0,
         attn_pdrop=0.0,
@@ -118,4 +121,5 @@ def causal_speed_quality(model, tokenizer, dataset, *, max_new_tokens: int = 16,
     """The row :func:`dlm_kit.chat.speed_quality_sweep` gives, for a causal LM with greedy decoding."""
     start = time.perf_counter()
     replies, forward_passes = _answer_causal(model, tokenizer, [row["messages"][:-1] for row in dataset], max_new_tokens, batch_size)
-    return speed_quality_row(name, replies, dataset, tokenizer, seconds=time.perf_counter() - start, forward_passes=forward_passes)
+    return speed_quality_row(name, replies, dataset, tokenizer, seconds=time.perf_counter() - start,
+                             forward_passes=forward_passes, kind="autoregressive")

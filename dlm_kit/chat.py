@@ -251,9 +251,10 @@ def speed_quality_sweep(
     return results
 
 
-def speed_quality_row(name: str, replies: Sequence[str], dataset, tokenizer, *, seconds: float, forward_passes: int) -> dict:
+def speed_quality_row(name: str, replies: Sequence[str], dataset, tokenizer, *, seconds: float, forward_passes: int,
+                      kind: Literal["diffusion", "autoregressive"] = "diffusion") -> dict:
     """One row of :func:`speed_quality_sweep` from answers already produced and timed."""
     tokens = sum(len(tokenizer(r, add_special_tokens=False)["input_ids"]) for r in replies)
     hits = [exact_match(r, row["answer"]) for r, row in zip(replies, dataset)]
-    return {"setting": name, "forward_passes": forward_passes, "exact_match": sum(hits) / len(hits),
+    return {"setting": name, "kind": kind, "forward_passes": forward_passes, "exact_match": sum(hits) / len(hits),
             "seconds": seconds, "answer_tokens_per_s": tokens / seconds}

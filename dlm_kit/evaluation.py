@@ -74,6 +74,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
 TASKS_DIR = Path(__file__).resolve().parents[1] / "data" / "tasks"
 """The repository's offline lm-eval tasks (project-authored YAML + JSONL)."""
 
@@ -299,7 +301,8 @@ def mc_loglikelihood(
         )
         for r, value in zip(exact, values):
             totals[r] = value
-    sampled = [r for r in range(len(contexts)) if r not in set(exact)]
+    exact_set = set(exact)
+    sampled = [r for r in range(len(contexts)) if r not in exact_set]
     # longest first, a few thousand rows at a time: similar lengths share a batch, and a large
     # benchmark never holds all of its masked rows in memory at once
     sampled.sort(key=lambda r: -(len(contexts[r]) + len(continuations[r])))
@@ -363,9 +366,9 @@ class DiffusionLM(LM):
         if unused:
             logger.warning("dlm_kit ignores model_args %s", sorted(unused))
         if isinstance(dtype, str) and dtype not in ("auto", ""):
-            dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}.get(dtype) or _bad(
-                f"dtype={dtype!r}: use float32, bfloat16 or float16."
-            )
+            if dtype not in _DTYPES:
+                raise ValueError(f"dtype={dtype!r}: use float32, bfloat16 or float16.")
+            dtype = _DTYPES[dtype]
         elif not isinstance(dtype, torch.dtype):
             dtype = None
         if isinstance(pretrained, str):
@@ -395,6 +398,10 @@ class DiffusionLM(LM):
         self.max_new_tokens = int(max_new_tokens)
         self.seed = int(seed)
         self._warned_template = False
+        # the last word of the template's generation prompt (e.g. "[Answer]"): a templated
+        # context ends with it
+        prompt = self.tokenizer.apply_chat_template([{"role": "user", "content": "x"}], add_generation_prompt=True, tokenize=False)
+        self._generation_prompt = prompt[prompt.rindex("x") + 1 :].split()[-1]
 
     # -- lm-eval's chat-template hooks -----------------------------------------------------------
     @property
@@ -411,14 +418,18 @@ class DiffusionLM(LM):
     def _encode(self, text: str) -> list[int]:
         return self.tokenizer(text, add_special_tokens=False)["input_ids"]
 
+    def _mc_loglikelihood(self, contexts: list[list[int]], continuations: list[list[int]], *, progress: bool) -> list[float]:
+        """:func:`mc_loglikelihood` with this model's settings; each call draws the same seeded masks."""
+        return mc_loglikelihood(
+            self.model, contexts, continuations, mask_token_id=self.tokenizer.mask_token_id,
+            pad_token_id=self.tokenizer.pad_token_id, num_samples=self.mc_num, batch_size=self.batch_size,
+            max_length=self.max_length, generator=torch.Generator().manual_seed(self.seed), progress=progress,
+        )
+
     def loglikelihood(self, requests, disable_tqdm: bool = False) -> list[tuple[float, bool]]:
         pairs = [encode_pair(self.tokenizer, *request.args) for request in requests]
         contexts, continuations = [p[0] for p in pairs], [p[1] for p in pairs]
-        scores = mc_loglikelihood(
-            self.model, contexts, continuations, mask_token_id=self.tokenizer.mask_token_id,
-            pad_token_id=self.tokenizer.pad_token_id, num_samples=self.mc_num, batch_size=self.batch_size,
-            max_length=self.max_length, generator=torch.Generator().manual_seed(self.seed), progress=not disable_tqdm,
-        )
+        scores = self._mc_loglikelihood(contexts, continuations, progress=not disable_tqdm)
         greedy = self._is_greedy(contexts, continuations)
         return list(zip(scores, greedy))
 
@@ -448,11 +459,7 @@ class DiffusionLM(LM):
                 contexts.append([t for t in context if t != -1])  # -1: lm-eval's prefix slot, not needed here
                 continuations.append(continuation)
                 owners.append(r)
-        scores = mc_loglikelihood(
-            self.model, contexts, continuations, mask_token_id=self.tokenizer.mask_token_id,
-            pad_token_id=self.tokenizer.pad_token_id, num_samples=self.mc_num, batch_size=self.batch_size,
-            max_length=self.max_length, generator=torch.Generator().manual_seed(self.seed), progress=not disable_tqdm,
-        )
+        scores = self._mc_loglikelihood(contexts, continuations, progress=not disable_tqdm)
         totals = [0.0] * len(requests)
         for owner, score in zip(owners, scores):
             totals[owner] += score
@@ -508,11 +515,5 @@ class DiffusionLM(LM):
 
     def _is_templated(self, context: str) -> bool:
         """Does the context end with the chat template's generation prompt (e.g. "[Answer]")?"""
-        if not hasattr(self, "_generation_prompt"):
-            prompt = self.tokenizer.apply_chat_template([{"role": "user", "content": "x"}], add_generation_prompt=True, tokenize=False)
-            self._generation_prompt = prompt[prompt.rindex("x") + 1 :].strip().split()[-1]
         return context.rstrip().endswith(self._generation_prompt)
 
-
-def _bad(message: str):
-    raise ValueError(message)

@@ -144,20 +144,18 @@ def plot_speed_quality(rows: Sequence[Mapping], *, axes=None):
     """Exact match against forward passes, and answer tokens/s, one point per sampler setting.
 
     ``rows`` as returned by :func:`dlm_kit.chat.speed_quality_sweep` (plus
-    :func:`dlm_kit.baselines.causal_speed_quality` rows, drawn in another colour).
+    :func:`dlm_kit.baselines.causal_speed_quality` rows, ``kind="autoregressive"``, drawn in red).
     """
     if axes is None:
         _, axes = plt.subplots(1, 2, figsize=(12, 4))
     left, right = axes
-    for row in rows:
-        causal = "GPT" in row["setting"] or "autoregressive" in row["setting"]
-        left.scatter(row["forward_passes"], row["exact_match"], color="tab:red" if causal else "tab:blue", marker="s" if causal else "o")
+    colours = ["tab:red" if row.get("kind") == "autoregressive" else "tab:blue" for row in rows]
+    for row, colour in zip(rows, colours):
+        left.scatter(row["forward_passes"], row["exact_match"], color=colour, marker="s" if colour == "tab:red" else "o")
         left.annotate(row["setting"], (row["forward_passes"], row["exact_match"]), fontsize=8, xytext=(4, 3), textcoords="offset points")
     left.set(title="Quality vs forward passes (100 questions)", xlabel="forward passes", ylabel="exact match", xscale="log")
     left.grid(alpha=0.3)
-    names = [row["setting"] for row in rows]
-    colours = ["tab:red" if ("GPT" in n or "autoregressive" in n) else "tab:blue" for n in names]
-    right.barh(names, [row["answer_tokens_per_s"] for row in rows], color=colours)
+    right.barh([row["setting"] for row in rows], [row["answer_tokens_per_s"] for row in rows], color=colours)
     right.invert_yaxis()
     right.set(title="Speed on this CPU", xlabel="answer tokens / s")
     plt.tight_layout()
