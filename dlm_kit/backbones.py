@@ -64,6 +64,8 @@ __all__ = [
     "build_tiny_tokenizer",
     "tiny_config",
     "minilm_path",
+    "train_top_layers",
+    "save_delta",
 ]
 
 # The released ModernBERT chat checkpoints' format, as plain-text tags (see docs/design.md).
@@ -91,6 +93,9 @@ END_OF_ANSWER = "[/Answer]"
 
 TINY_BACKBONES = ("minilm", "minilm-random", "tiny-bert", "tiny-modernbert", "tiny-roberta")
 KIT_MODELS = {
+    "minilm-mlm": "scripts/train_bert_chat.py --stage head",
+    "bert-chat": "scripts/train_bert_chat.py --stage sft --objective mdlm",
+    "bert-chat-mlm": "scripts/train_bert_chat.py --stage sft --objective mlm",
     "tiny-chat": "scripts/train_tiny_chat.py",
     "tiny-wiki-mlm": "scripts/train_tiny_wiki.py --objective mlm",
     "tiny-wiki-mdlm": "scripts/train_tiny_wiki.py --objective mdlm",
@@ -296,6 +301,8 @@ def load_backbone(
     if seed is not None:
         torch.manual_seed(seed)
     kw = {"attn_implementation": attn_implementation} if attn_implementation else {}
+    if (Path(name_or_path) / DELTA_CONFIG).exists():
+        return _load_delta(Path(name_or_path), dtype=dtype, attn_implementation=attn_implementation)
     if name_or_path in ("minilm", "minilm-random"):
         path = minilm_path()
         tokenizer = prepare_tokenizer(AutoTokenizer.from_pretrained(path))
@@ -305,7 +312,7 @@ def load_backbone(
             model = AutoModelForMaskedLM.from_config(AutoConfig.from_pretrained(path), **kw)
     elif name_or_path in KIT_MODELS:
         path = MODELS_DIR / name_or_path
-        if not (path / "config.json").exists():
+        if not (path / "config.json").exists() and not (path / DELTA_CONFIG).exists():
             raise FileNotFoundError(
                 f"{name_or_path!r} lives in the dlm-kit repository's models/ folder, not in the pip "
                 f"package, and {path} is missing. Clone the repository (the Colab cell of each notebook "
@@ -360,3 +367,114 @@ def _check_tied_head(model: PreTrainedModel, name: str) -> None:
         model.tie_weights()
         if out.weight.data_ptr() != model.get_input_embeddings().weight.data_ptr():
             warnings.warn(f"{name!r}: could not tie the MLM decoder to the word embeddings.")
+
+
+# --------------------------------------------------------------------------------------------
+# Small commits of fine-tuned pretrained models: only the tensors that changed
+# --------------------------------------------------------------------------------------------
+
+DELTA_CONFIG = "dlm_kit_delta.json"
+DELTA_WEIGHTS = "delta.safetensors"
+
+
+def train_top_layers(model: PreTrainedModel, n_layers: int) -> int:
+    """Freeze everything but the top ``n_layers`` encoder layers and the MLM head; return the trainable count.
+
+    The word embeddings (tied to the output decoder) stay frozen: they keep the pretrained
+    vocabulary geometry, the lower layers cost no backward pass, and a checkpoint of the changed
+    tensors (:func:`save_delta`) stays small.
+
+    >>> model, _ = load_backbone("tiny-bert", seed=0)
+    >>> train_top_layers(model, 1) < sum(p.numel() for p in model.parameters())
+    True
+    """
+    layers = _encoder_layers(model)
+    if not 1 <= n_layers <= len(layers):
+        raise ValueError(f"n_layers={n_layers}; this model has {len(layers)} encoder layers, choose 1 to {len(layers)}.")
+    for p in model.parameters():
+        p.requires_grad = False
+    trainable = [*layers[len(layers) - n_layers :]]
+    head = _mlm_head(model)
+    trainable.append(head)
+    for module in trainable:
+        for p in module.parameters():
+            p.requires_grad = True
+    # the decoder's weight is the (frozen) word embedding matrix; only its bias trains
+    model.get_output_embeddings().weight.requires_grad = False
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def _encoder_layers(model: PreTrainedModel) -> torch.nn.ModuleList:
+    base = getattr(model, model.base_model_prefix, model)
+    for path in ("encoder.layer", "layers"):
+        module = base
+        for attr in path.split("."):
+            module = getattr(module, attr, None)
+        if isinstance(module, torch.nn.ModuleList):
+            return module
+    raise ValueError(f"{type(model).__name__}: cannot find its encoder layers (looked for encoder.layer and layers).")
+
+
+def _mlm_head(model: PreTrainedModel) -> torch.nn.Module:
+    for name in ("cls", "lm_head", "head"):
+        if isinstance(getattr(model, name, None), torch.nn.Module):
+            return getattr(model, name)
+    raise ValueError(f"{type(model).__name__}: cannot find its MLM head (looked for cls, lm_head, head).")
+
+
+def save_delta(
+    model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, folder: str | os.PathLike, *, base: str,
+    dtype: torch.dtype = torch.float16, card: str | None = None,
+) -> dict[str, int]:
+    """Save only the tensors of ``model`` that differ from ``base`` (a kit name, hub id or folder).
+
+    :func:`load_backbone` on ``folder`` loads ``base`` and applies the saved tensors: the result
+    is a plain Hugging Face masked LM. ``dtype`` halves the file (float16 by default; the model
+    is then what it is after that rounding, so evaluate the reloaded model). Returns the number
+    of tensors and parameters saved. ``card`` is written as the folder's README.md.
+    """
+    from safetensors.torch import save_file
+
+    base_model, _ = load_backbone(base)
+    base_state = base_model.state_dict()
+    changed = {}
+    for key, value in model.state_dict().items():
+        if key not in base_state or value.shape != base_state[key].shape or not torch.equal(value.cpu(), base_state[key]):
+            changed[key] = value.detach().to("cpu", dtype).clone().contiguous()  # clone: unties shared tensors
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    save_file(changed, folder / DELTA_WEIGHTS, metadata={"base": base})
+    tokenizer.save_pretrained(folder)
+    info = {"tensors": len(changed), "parameters": sum(v.numel() for v in changed.values())}
+    (folder / DELTA_CONFIG).write_text(
+        __import__("json").dumps({"base": base, "dtype": str(dtype).removeprefix("torch."), **info}, indent=2) + "\n"
+    )
+    if card is not None:
+        (folder / "README.md").write_text(card)
+    return info
+
+
+def _load_delta(folder: Path, *, dtype: torch.dtype | None, attn_implementation: str | None):
+    import json
+
+    from safetensors.torch import load_file
+
+    spec = json.loads((folder / DELTA_CONFIG).read_text())
+    model, _ = load_backbone(spec["base"], attn_implementation=attn_implementation)
+    delta = load_file(folder / DELTA_WEIGHTS)
+    state = model.state_dict()
+    unknown = [key for key in delta if key not in state]
+    if unknown:
+        raise ValueError(
+            f"{folder}: {len(unknown)} saved tensors (e.g. {unknown[0]!r}) do not exist in the base "
+            f"model {spec['base']!r}; the delta was saved against another architecture."
+        )
+    with torch.no_grad():
+        for key, value in delta.items():
+            state[key].copy_(value.to(state[key].dtype))
+    tokenizer = prepare_tokenizer(AutoTokenizer.from_pretrained(folder))
+    if dtype is not None:
+        model = model.to(dtype)
+    _check_tied_head(model, str(folder))
+    _sync_config(model, tokenizer)
+    return model, tokenizer

@@ -158,9 +158,17 @@ def corrupt(
 
 
 def masked_diffusion_loss(
-    logits: torch.Tensor, labels: torch.Tensor, batch: CorruptedBatch, *, objective: Literal["mdlm", "mlm"] = "mdlm"
+    logits: torch.Tensor,
+    labels: torch.Tensor,
+    batch: CorruptedBatch,
+    *,
+    objective: Literal["mdlm", "mlm"] = "mdlm",
+    scored_only: bool = False,
 ) -> torch.Tensor:
     """The training loss from [B, L, V] logits (only masked positions are scored).
+
+    ``scored_only=True``: ``logits`` are already [N, V], one row per masked position in
+    row-major order (``logits_full[batch.masked]``, e.g. from :func:`dlm_kit.heads.masked_lm_logits`).
 
     MDLM: sum of w(t) * CE over masked tokens / number of trainable tokens (the NELBO per
     token, an upper bound on nats/token). MLM: mean CE over masked tokens.
@@ -170,7 +178,8 @@ def masked_diffusion_loss(
     if not masked.any():
         return logits.sum() * 0.0
     # Cross-entropy only where scored: avoids a [B, L, V] float32 copy of the whole batch.
-    ce = F.cross_entropy(logits[masked].float(), labels[masked], reduction="none")
+    scored = logits if scored_only else logits[masked]
+    ce = F.cross_entropy(scored.float(), labels[masked], reduction="none")
     if objective == "mlm":
         return ce.mean()
     token_weights = batch.weights[:, None].expand_as(masked)[masked]

@@ -37,6 +37,7 @@ from transformers import (
 )
 
 from .data import SFTCollator
+from .heads import masked_lm_logits
 from .masking import MaskingConfig, corrupt, masked_diffusion_loss
 
 __all__ = ["TrainConfig", "TrainResult", "MDLMTrainer", "train", "seed_everything"]
@@ -92,6 +93,9 @@ class TrainConfig:
     """bf16 autocast; None picks it on a CUDA GPU that supports it."""
     gradient_checkpointing: bool = False
     """Trade compute for memory on long sequences."""
+    head_on_masked_only: bool = True
+    """Run the MLM head only on the masked positions the loss scores (same loss, less work;
+    see :mod:`dlm_kit.heads`). False: the plain full-canvas forward."""
     progress_bar: bool = True
 
     def __post_init__(self) -> None:
@@ -147,10 +151,13 @@ class MDLMTrainer(Trainer):
     losses at different steps are measured on the same masks and comparable.
     """
 
-    def __init__(self, *args: Any, masking: MaskingConfig, mask_token_id: int, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, masking: MaskingConfig, mask_token_id: int, head_on_masked_only: bool = True, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.masking = masking
         self.mask_token_id = mask_token_id
+        self.head_on_masked_only = head_on_masked_only
         # our loss is a per-micro-batch mean, so the Trainer must divide it by the
         # accumulation steps itself
         self.loss_is_scaled_for_ga = False
@@ -162,7 +169,11 @@ class MDLMTrainer(Trainer):
         corrupted = corrupt(
             inputs["input_ids"], labels, config=self.masking, mask_token_id=self.mask_token_id, generator=generator
         )
-        outputs = model(input_ids=corrupted.input_ids, attention_mask=inputs.get("attention_mask"))
+        attention_mask = inputs.get("attention_mask")
+        if self.head_on_masked_only and not return_outputs:
+            logits = masked_lm_logits(model, corrupted.input_ids, corrupted.masked, attention_mask=attention_mask)
+            return masked_diffusion_loss(logits, labels, corrupted, objective=self.masking.objective, scored_only=True)
+        outputs = model(input_ids=corrupted.input_ids, attention_mask=attention_mask)
         loss = masked_diffusion_loss(outputs.logits, labels, corrupted, objective=self.masking.objective)
         return (loss, outputs) if return_outputs else loss
 
@@ -254,6 +265,7 @@ def train(
             data_collator=data_collator or SFTCollator(tokenizer),
             masking=config.masking,
             mask_token_id=tokenizer.mask_token_id,
+            head_on_masked_only=config.head_on_masked_only,
         )
     if not config.progress_bar:  # quiet: no bar, and no printed log dicts either
         trainer.remove_callback(PrinterCallback)
