@@ -48,6 +48,8 @@ __all__ = [
     "SYNTHETIC_FAMILIES",
     "make_synthetic_tasks",
     "exact_match",
+    "gensim_wikipedia_pages",
+    "load_english_chat",
 ]
 
 IGNORE_INDEX = -100
@@ -343,6 +345,12 @@ _WIKITEXT = {"wikitext-103": "wikitext-103-raw-v1", "wikitext-2": "wikitext-2-ra
 
 def _gensim_wikipedia_articles() -> list[str]:
     """The English Wikipedia sample in gensim's test data, as clean paragraphs per article."""
+    return [text for _title, text in gensim_wikipedia_pages()]
+
+
+def gensim_wikipedia_pages() -> list[tuple[str, str]]:
+    """``(title, text)`` of each article of gensim's Wikipedia sample (redirects dropped; paragraphs
+    of at least five words, one per line). Text CC BY-SA 4.0, Wikipedia contributors."""
     try:
         from gensim.corpora.wikicorpus import extract_pages, filter_wiki
         from gensim.test.utils import datapath
@@ -352,14 +360,14 @@ def _gensim_wikipedia_articles() -> list[str]:
         ) from err
     articles = []
     with bz2.open(datapath(_GENSIM_WIKI), "rb") as dump:
-        for _title, markup, _pageid in extract_pages(dump):
+        for title, markup, _pageid in extract_pages(dump):
             text = filter_wiki(markup)
             if text.lstrip().lower().startswith("#redirect"):
                 continue
             text = re.sub(r"'{2,}", "", text)  # bold / italic quotes
             text = re.sub(r"^=+\s*(.*?)\s*=+\s*$", r"\1", text, flags=re.M)  # headings
             paragraphs = [" ".join(p.split()) for p in text.split("\n")]
-            articles.append("\n".join(p for p in paragraphs if len(p.split()) >= 5))
+            articles.append((title, "\n".join(p for p in paragraphs if len(p.split()) >= 5)))
     return articles
 
 
@@ -514,3 +522,13 @@ def exact_match(prediction: str, answer: str) -> bool:
     True
     """
     return "".join(prediction.lower().split()) == "".join(answer.lower().split())
+
+
+def load_english_chat(**kwargs) -> datasets.DatasetDict:
+    """The kit's English instruction data (teacher answers + checkable Wikipedia families).
+
+    See :func:`dlm_kit.english.load_english_chat` for the arguments and the families.
+    """
+    from .english import load_english_chat as _load
+
+    return _load(**kwargs)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["load_smollm2", "generative_perplexity", "repetition_stats"]
+__all__ = ["load_smollm2", "generative_perplexity", "answer_logprob", "shuffle_words", "repetition_stats"]
 
 _GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -82,6 +82,48 @@ def generative_perplexity(
         nll = torch.nn.functional.cross_entropy(logits, torch.tensor(target), reduction="sum")
         total_nll, total_tokens = total_nll + nll.item(), total_tokens + len(target)
     return math.exp(total_nll / total_tokens)
+
+
+@torch.no_grad()
+def answer_logprob(questions: Sequence[str], answers: Sequence[str], *, judge, lowercase: bool = True) -> list[float | None]:
+    """The judge's mean log-probability per token of each answer given its question (nats; higher is better).
+
+    The question goes through the judge's own chat template as a user turn; the answer is scored
+    as the assistant's reply. ``lowercase=True`` lower-cases the answer first, so the cased
+    teacher and an uncased BERT are judged alike. Empty answers get ``None`` (nothing to score):
+    report how many. Scores are per answer, so models can be compared on the same questions
+    (:func:`dlm_kit.stats.paired_difference`).
+    """
+    model, tokenizer = judge
+    if len(questions) != len(answers):
+        raise ValueError(f"{len(questions)} questions but {len(answers)} answers; pass one answer per question.")
+    scores: list[float | None] = []
+    for question, reply in zip(questions, answers):
+        reply = reply.strip().lower() if lowercase else reply.strip()
+        if not reply:
+            scores.append(None)
+            continue
+        prompt = tokenizer.apply_chat_template([{"role": "user", "content": question}], add_generation_prompt=True, tokenize=False)
+        context = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+        target = tokenizer(reply, add_special_tokens=False)["input_ids"]
+        ids = torch.tensor([context + target])
+        logits = model(input_ids=ids).logits[0, len(context) - 1 : -1].float()
+        nll = torch.nn.functional.cross_entropy(logits, torch.tensor(target))
+        scores.append(-nll.item())
+    return scores
+
+
+def shuffle_words(text: str, *, seed: int = 0) -> str:
+    """The same words in a random order: a floor that keeps the vocabulary and length of an answer.
+
+    >>> sorted(shuffle_words("a b c d").split())
+    ['a', 'b', 'c', 'd']
+    """
+    import random
+
+    words = text.split()
+    random.Random(f"{seed}-{text}").shuffle(words)
+    return " ".join(words)
 
 
 def repetition_stats(texts: Sequence[str]) -> dict[str, float]:
