@@ -52,6 +52,9 @@ __all__ = [
     "teacher_answers",
     "load_english_chat",
     "english_exact_match",
+    "load_english_eval",
+    "summarize_english_eval",
+    "paired_comparison",
 ]
 
 ENGLISH_FAMILIES = ("unscramble", "title", "sort_words", "fill_span")
@@ -278,3 +281,34 @@ def summarize_english_eval(record: dict, *, systems: list[str] | None = None) ->
             row["judge_words_shuffled"] = {"mean": mean, "interval": (low, high), "n": len(shuffled)}
         summary[name] = row
     return summary
+
+
+def load_english_eval(path: str | Path | None = None) -> dict:
+    """The per-question results of ``scripts/eval_bert_chat.py`` (default: the committed ``models/bert-chat/eval.json``)."""
+    from .backbones import MODELS_DIR
+
+    path = Path(path) if path is not None else MODELS_DIR / "bert-chat" / "eval.json"
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: run `python scripts/eval_bert_chat.py` (~15 min on 2 CPU cores).")
+    return json.loads(path.read_text())
+
+
+def paired_comparison(record: dict, a: str, b: str) -> dict[str, dict]:
+    """System ``a`` minus system ``b`` on the same held-out questions, with 95 % intervals.
+
+    ``exact``: difference in exact-match rate over every checkable question; ``judge``: mean
+    difference in judge score over the open questions both answered (non-empty).
+    """
+    from .stats import paired_difference
+
+    ra, rb = record["systems"][a], record["systems"][b]
+    exact_pairs = [(x, y) for x, y in zip(ra["exact"], rb["exact"]) if x is not None and y is not None]
+    judge_pairs = [(x, y) for x, y in zip(ra["judge"], rb["judge"]) if x is not None and y is not None]
+    result = {}
+    if len(exact_pairs) >= 2:
+        diff, low, high = paired_difference([float(x) for x, _ in exact_pairs], [float(y) for _, y in exact_pairs])
+        result["exact"] = {"difference": diff, "interval": (low, high), "n": len(exact_pairs)}
+    if len(judge_pairs) >= 2:
+        diff, low, high = paired_difference([x for x, _ in judge_pairs], [y for _, y in judge_pairs])
+        result["judge"] = {"difference": diff, "interval": (low, high), "n": len(judge_pairs)}
+    return result

@@ -32,7 +32,9 @@ def wilson_interval(successes: int, n: int, *, z: float = Z95) -> tuple[float, f
     p = successes / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
+    low, high = max(0.0, centre - half), min(1.0, centre + half)
+    # exact ends at 0 % and 100 % (the formula gives them only up to float rounding)
+    return (0.0 if successes == 0 else low), (1.0 if successes == n else high)
 
 
 def format_rate(successes: int, n: int) -> str:

@@ -30,10 +30,12 @@ from dataclasses import dataclass
 
 from .sampling import GenerationOutput, generate
 
-__all__ = ["COLORS", "Frame", "frames_from_output", "render_step_html", "DenoisingPlayer", "DenoisingStudio", "save_denoising_gif"]
+__all__ = ["COLORS", "Frame", "frames_from_output", "display_tokens", "render_step_html", "DenoisingPlayer", "DenoisingStudio", "save_denoising_gif"]
 
-COLORS = {"masked": "#d0d4da", "revealed": "#ff9f1c", "fixed": "#2a9d8f", "prompt": "#6c757d"}
-"""Token colours: still masked, revealed at this step, fixed at an earlier step, the prompt."""
+COLORS = {"masked": "#d0d4da", "revealed": "#ff9f1c", "fixed": "#2a9d8f", "prompt": "#6c757d", "padding": "#eef0f2"}
+"""Token colours: still masked, revealed at this step, fixed at an earlier step, the prompt, and
+padding (EOS/pad tokens, and anything after a finished end-of-answer tag: the answer is cut there)."""
+PADDING_SYMBOL = "·"
 
 
 @dataclass
@@ -48,6 +50,8 @@ class Frame:
     """'masked', 'revealed' (at this step) or 'fixed' (earlier) per generated position."""
     confidence: list[float]
     """The model's probability of each token revealed at this step (NaN elsewhere)."""
+    padding: list[bool] | None = None
+    """True where a committed token is padding: EOS/pad, or after a complete end-of-answer tag."""
 
 
 def frames_from_output(output: GenerationOutput, tokenizer, *, row: int = 0) -> list[Frame]:
@@ -72,13 +76,42 @@ def _frame(record, tokenizer, *, row: int, start: int, end: int | None = None) -
     revealed = record.revealed[row, start:end].tolist()
     state = ["masked" if t == tokenizer.mask_token_id else ("revealed" if now else "fixed") for t, now in zip(ids, revealed)]
     tokens = ["" if s == "masked" else tokenizer.convert_ids_to_tokens(t) for t, s in zip(ids, state)]
-    return Frame(record.step + 1, tokens, state, record.confidence[row, start:end].tolist())
+    return Frame(record.step + 1, tokens, state, record.confidence[row, start:end].tolist(), _padding(ids, tokenizer))
+
+
+def display_tokens(ids: list[int], tokenizer) -> list[str]:
+    """How the player shows a finished canvas: each token, with padding drawn as ``·``.
+
+    >>> from dlm_kit.backbones import build_tiny_tokenizer
+    >>> tok = build_tiny_tokenizer()
+    >>> display_tokens(tok("a b [/Answer] c")["input_ids"] + [tok.pad_token_id], tok)
+    ['a', 'b', '[/Answer]', '·', '·']
+    """
+    padding = _padding(list(ids), tokenizer)
+    return [PADDING_SYMBOL if pad else token for token, pad in zip(tokenizer.convert_ids_to_tokens(list(ids)), padding)]
+
+
+def _padding(ids: list[int], tokenizer) -> list[bool]:
+    """EOS/pad tokens, and every position after the first complete end-of-answer tag."""
+    from .backbones import END_OF_ANSWER
+
+    quiet = {tokenizer.eos_token_id, tokenizer.pad_token_id} - {None}
+    padding = [t in quiet for t in ids]
+    tag = tokenizer(END_OF_ANSWER, add_special_tokens=False)["input_ids"]
+    for i in range(len(ids) - len(tag) + 1):
+        if ids[i : i + len(tag)] == tag:
+            for j in range(i + len(tag), len(ids)):
+                padding[j] = padding[j] or ids[j] != tokenizer.mask_token_id
+            break
+    return padding
 
 
 def render_step_html(frame: Frame, *, prompt: str = "", block_size: int | None = None, total_steps: int | None = None) -> str:
     """One frame as HTML: prompt, coloured tokens, block boundaries, step counter and legend."""
     spans = []
-    for i, (token, state, conf) in enumerate(zip(frame.tokens, frame.state, frame.confidence)):
+    padding = frame.padding or [False] * len(frame.tokens)
+    pad_attribute = ' data-padding="1"'
+    for i, (token, state, conf, pad) in enumerate(zip(frame.tokens, frame.state, frame.confidence, padding)):
         border = "border-left:2px dashed #555;padding-left:3px;" if block_size and i and i % block_size == 0 else ""
         color = COLORS[state]
         if state == "revealed" and not math.isnan(conf):
@@ -86,15 +119,17 @@ def render_step_html(frame: Frame, *, prompt: str = "", block_size: int | None =
             alpha = 0.35 + 0.65 * conf
             color = f"rgba(255,159,28,{alpha:.2f})"
         text = "▒" if state == "masked" else html.escape(token)
+        if pad and state != "masked":  # past the answer's end: drawn as padding, whatever was sampled there
+            color, text = (COLORS["padding"] if state == "fixed" else color), PADDING_SYMBOL
         spans.append(
-            f'<span class="dlm-token dlm-{state}" data-pos="{i}" title="{state}'
+            f'<span class="dlm-token dlm-{state}" data-pos="{i}"{pad_attribute if pad else ""} title="{state}{", padding" if pad else ""}'
             f'{"" if math.isnan(conf) else f", p={conf:.2f}"}" style="background:{color};{border}'
             f'border-radius:3px;margin:1px;padding:1px 4px;display:inline-block;font-family:monospace">{text}</span>'
         )
     counter = f"step {frame.step}" + (f" / {total_steps}" if total_steps is not None else "")
     legend = " ".join(
         f'<span style="background:{COLORS[k]};border-radius:3px;padding:1px 6px;margin-right:4px">{k}</span>'
-        for k in ("masked", "revealed", "fixed")
+        for k in ("masked", "revealed", "fixed", "padding")
     )
     prompt_html = f'<div style="color:{COLORS["prompt"]};white-space:pre-wrap;margin-bottom:4px">{html.escape(prompt)}</div>' if prompt else ""
     return (
@@ -220,13 +255,16 @@ class DenoisingStudio:
 
 def save_denoising_gif(
     output: GenerationOutput, tokenizer, path: str, *, block_size: int | None = None, row: int = 0,
-    columns: int = 16, ms_per_step: int = 300,
+    columns: int = 16, ms_per_step: int = 300, question: str | None = None,
 ) -> str:
     """Write the denoising of one row as an animated GIF; returns ``path``.
 
-    Each frame draws the generated positions as coloured boxes (the widget's colours) in rows of
-    ``columns`` tokens; the last frame is held three times as long.
+    Each frame draws ``question`` (when given) above the generated positions, drawn as coloured
+    boxes (the widget's colours) in rows of ``columns`` tokens; padding and anything after the
+    end-of-answer tag are drawn as ``·``. The last frame is held three times as long.
     """
+    import textwrap
+
     import io
 
     import matplotlib
@@ -238,21 +276,27 @@ def save_denoising_gif(
     frames = frames_from_output(output, tokenizer, row=row)
     n = len(frames[0].tokens)
     lines = math.ceil(n / columns)
+    header = textwrap.wrap(f"Q: {question}", width=int(columns * 5.5)) if question else []
+    top = 0.5 * len(header)
     images = []
     for frame in frames:
-        fig, ax = plt.subplots(figsize=(columns * 0.7, 0.6 * lines + 0.6), dpi=80)
+        fig, ax = plt.subplots(figsize=(columns * 0.7, 0.6 * (lines + top) + 0.6), dpi=80)
         ax.set_xlim(0, columns)
-        ax.set_ylim(lines + 0.6, 0)
+        ax.set_ylim(lines + top + 0.6, 0)
         ax.axis("off")
-        for i, (token, state, conf) in enumerate(zip(frame.tokens, frame.state, frame.confidence)):
-            x, y = i % columns, i // columns
+        for k, text in enumerate(header):
+            ax.text(0.05, 0.4 + 0.5 * k, text, fontsize=10, color=COLORS["prompt"], va="center")
+        padding = frame.padding or [False] * n
+        for i, (token, state, conf, pad) in enumerate(zip(frame.tokens, frame.state, frame.confidence, padding)):
+            x, y = i % columns, i // columns + top
             alpha = 1.0 if state != "revealed" or math.isnan(conf) else 0.35 + 0.65 * conf
-            ax.add_patch(plt.Rectangle((x + 0.05, y + 0.1), 0.9, 0.8, color=COLORS[state], alpha=alpha))
+            color = COLORS["padding"] if pad and state == "fixed" else COLORS[state]
+            ax.add_patch(plt.Rectangle((x + 0.05, y + 0.1), 0.9, 0.8, color=color, alpha=alpha))
             if block_size and i and i % block_size == 0:
                 ax.plot([x, x], [y + 0.05, y + 0.95], color="#555", linestyle="--", linewidth=1)
-            ax.text(x + 0.5, y + 0.55, token if state != "masked" else "▒", ha="center", va="center",
-                    fontsize=9, family="monospace")
-        ax.text(0, lines + 0.45, f"step {frame.step} / {len(frames) - 1}", fontsize=9)
+            label = "▒" if state == "masked" else (PADDING_SYMBOL if pad else token)
+            ax.text(x + 0.5, y + 0.55, label, ha="center", va="center", fontsize=9, family="monospace")
+        ax.text(0, lines + top + 0.45, f"step {frame.step} / {len(frames) - 1}", fontsize=9)
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png")
         plt.close(fig)

@@ -97,7 +97,8 @@ def main() -> None:
         data = load_english_chat()
         train_rows = data["train"] if args.limit is None else data["train"].select(range(args.limit))
         train_set = tokenize_chat_dataset(train_rows, tokenizer)
-        held_out = tokenize_chat_dataset(data["test"].select(range(min(64, len(data["test"])))), tokenizer)
+        test = data["test"]
+        held_out = tokenize_chat_dataset(test.select(range(0, len(test), max(1, len(test) // 64))), tokenizer)  # every family
         collate_fn = SFTCollator(tokenizer)
     else:
         corpus = load_text_corpus("gensim-wikipedia")

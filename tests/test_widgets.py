@@ -7,7 +7,7 @@ import pytest
 from dlm_kit.backbones import load_backbone
 from dlm_kit.chat import build_prompt
 from dlm_kit.sampling import generate
-from dlm_kit.widgets import DenoisingPlayer, DenoisingStudio, frames_from_output, save_denoising_gif
+from dlm_kit.widgets import PADDING_SYMBOL, DenoisingPlayer, DenoisingStudio, display_tokens, frames_from_output, save_denoising_gif
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +51,18 @@ def test_last_frame_equals_the_sampler_output(chat_run):
     player.play.value = player.play.max  # Play drives the slider through a Python-side link
     assert player.slider.value == len(out.history)
     shown = [text for _, text in _shown_tokens(player.view.value)]
-    assert shown == tok.convert_ids_to_tokens(out.new_tokens[0].tolist())
+    assert shown == display_tokens(out.new_tokens[0].tolist(), tok)
+
+
+def test_positions_after_the_end_of_answer_tag_are_shown_as_padding(chat_run):
+    _, tok, out = chat_run
+    player = DenoisingPlayer(out, tok)
+    player.slider.value = len(out.history)
+    shown = [text for _, text in _shown_tokens(player.view.value)]
+    tokens = tok.convert_ids_to_tokens(out.new_tokens[0].tolist())
+    end = tokens.index("[/Answer]")  # tiny-chat writes its answer, the tag, then anything
+    assert shown[: end + 1] == tokens[: end + 1]
+    assert shown[end + 1 :] == [PADDING_SYMBOL] * (len(tokens) - end - 1)
 
 
 def test_frames_need_a_history(chat_run):

@@ -1,0 +1,46 @@
+"""The bert-chat recipes at toy size: teacher data, MLM head, SFT, evaluation and cards run end to end."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+pytestmark = pytest.mark.slow
+
+
+def _run(*args, cwd=REPO):
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
+    done = subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def test_teacher_recipe_writes_and_resumes(tmp_path):
+    out = tmp_path / "answers.jsonl"
+    _run("scripts/make_english_chat.py", "--limit", "2", "--batch_size", "2", "--max_new_tokens", "8", "--output", str(out))
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == 2 and all(r["answer"] and r["split"] in ("train", "test") for r in rows)
+    assert "2 answers already" in _run("scripts/make_english_chat.py", "--limit", "2", "--output", str(out))
+
+
+def test_bert_chat_recipe_end_to_end_at_toy_size(tmp_path):
+    models, runs = tmp_path / "models", tmp_path / "runs"
+    common = ["--models_dir", str(models), "--runs_dir", str(runs), "--eval_every", "1", "--save_steps", "1"]
+    _run("scripts/train_bert_chat.py", "--stage", "head", "--max_steps", "2", "--limit", "2", *common)
+    assert (models / "minilm-mlm" / "delta.safetensors").exists()
+    # rerun with more steps: it resumes from the checkpoint instead of starting over
+    _run("scripts/train_bert_chat.py", "--stage", "head", "--max_steps", "3", "--limit", "2", *common)
+    assert json.loads((models / "minilm-mlm" / "training.json").read_text())["resumed"] is True
+    for objective, name in (("mdlm", "bert-chat"), ("mlm", "bert-chat-mlm")):
+        _run("scripts/train_bert_chat.py", "--stage", "sft", "--objective", objective, "--max_steps", "2", "--limit", "16", *common)
+        assert (models / name / "delta.safetensors").exists()
+    _run("scripts/eval_bert_chat.py", "--models_dir", str(models), "--limit", "1")
+    record = json.loads((models / "bert-chat" / "eval.json").read_text())
+    assert {"before SFT", "bert-chat-mlm", "bert-chat", "teacher (ceiling)"} <= set(record["systems"])
+    _run("scripts/write_bert_chat_cards.py", "--models_dir", str(models))
+    assert "Held-out results" in (models / "bert-chat" / "README.md").read_text()
