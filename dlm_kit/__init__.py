@@ -10,6 +10,9 @@ The package is organised one concept per module; the most used names are re-expo
 - :mod:`dlm_kit.backbones` load any masked LM, offline backbones, tokenizer and chat template
 - :mod:`dlm_kit.masking`   MLM / MDLM corruption, loss weights, loss by mask ratio
 - :mod:`dlm_kit.data`      chat datasets, SFT tokenisation, corpora, synthetic tasks
+- :mod:`dlm_kit.english`   English instructions made offline (teacher answers, Wikipedia families)
+- :mod:`dlm_kit.heads`     the MLM head only on the rows the loss scores
+- :mod:`dlm_kit.stats`     95 % intervals for rates, means and paired differences
 - :mod:`dlm_kit.training`  MDLM training on `transformers.Trainer`
 - :mod:`dlm_kit.sampling`  the block-diffusion sampler
 - :mod:`dlm_kit.chat`      answers, chat sessions, exact match per task family
@@ -27,6 +30,7 @@ from .data import (
     exact_match,
     group_texts,
     load_chat_dataset,
+    load_english_chat,
     load_sft_stage,
     load_text_corpus,
     make_synthetic_tasks,
@@ -51,6 +55,7 @@ __all__ = [
     "exact_match",
     "group_texts",
     "load_chat_dataset",
+    "load_english_chat",
     "load_sft_stage",
     "load_text_corpus",
     "make_synthetic_tasks",

@@ -19,6 +19,11 @@ Names understood by :func:`load_backbone` (anything else is a hub id or a local 
 ``minilm-random``  the same shape and tokenizer, random init (the "no pretraining" control).
 ``tiny-bert``      small random BERT (~1.3 M parameters) with the kit's tiny tokenizer.
 ``tiny-modernbert`` / ``tiny-roberta``  the same budget in ModernBERT / RoBERTa shape.
+``minilm-mlm``     MiniLM with a trained MLM head (15 % MLM on the Wikipedia sample).
+``bert-chat``      ``minilm-mlm`` after MDLM SFT on the kit's English instructions: the
+                   headline chat model. ``bert-chat-mlm``: the same SFT with MLM (the control).
+                   These three are committed as the tensors that changed from the pip package's
+                   MiniLM (:func:`save_delta`, ~11 MB each) and load as a plain ``BertForMaskedLM``.
 ``tiny-chat``      trained models committed in the repository's ``models/`` folder (see
 ``tiny-wiki-mlm``  :data:`KIT_MODELS` for the recipe of each): the tiny chat model and the MLM /
 ``tiny-wiki-mdlm`` MDLM pair of notebook 01.

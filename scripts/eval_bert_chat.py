@@ -32,10 +32,18 @@ from dlm_kit.english import english_exact_match, load_english_chat
 from dlm_kit.judges import answer_logprob, load_smollm2, shuffle_words
 from dlm_kit.masking import loss_at_mask_ratios
 
-SYSTEMS = {"before SFT": "minilm-mlm", "bert-chat-mlm": "bert-chat-mlm", "bert-chat": "bert-chat", "bert-chat-pretrained": "bert-chat-pretrained"}
+SYSTEMS = {
+    "before SFT": "minilm-mlm",
+    "bert-chat-mlm": "bert-chat-mlm",
+    "bert-chat": "bert-chat",
+    # "do we need generative pretraining?": both at step 400 of the same 800-step SFT schedule
+    "bert-chat, SFT step 400": "runs/bert-chat/bert-chat-step400",
+    "pretrained on Wikipedia first, SFT step 400": "runs/bert-chat/bert-chat-pretrained-step400",
+}
 RATIOS = (0.15, 0.3, 0.5, 0.7, 0.9, 1.0)
-CHECKABLE_SAMPLING = SamplingConfig(max_new_tokens=32, steps=32, block_size=32)
-OPEN_SAMPLING = SamplingConfig(max_new_tokens=64, steps=64, block_size=32)
+# two tokens per step (half the card's steps): a CPU budget; notebook 01 uses the same
+CHECKABLE_SAMPLING = SamplingConfig(max_new_tokens=32, steps=16, block_size=32)
+OPEN_SAMPLING = SamplingConfig(max_new_tokens=64, steps=32, block_size=32)
 
 
 def main() -> None:
@@ -43,6 +51,7 @@ def main() -> None:
     parser.add_argument("--models_dir", default=str(MODELS_DIR))
     parser.add_argument("--output", default=None, help="default: <models_dir>/bert-chat/eval.json")
     parser.add_argument("--limit", type=int, default=None, help="questions per family (toy runs)")
+    parser.add_argument("--systems", nargs="*", default=None, help="evaluate only these (names of SYSTEMS); others already in --output are kept")
     args = parser.parse_args()
     torch.manual_seed(0)
 
@@ -59,14 +68,22 @@ def main() -> None:
     checkable = [i for i, r in enumerate(rows) if r["checkable"]]
     open_ = [i for i, r in enumerate(rows) if not r["checkable"]]
     judge = load_smollm2()
+    output = Path(args.output or Path(args.models_dir) / "bert-chat" / "eval.json")
     record: dict = {
         "questions": [{"family": r["family"], "category": r["category"], "question": q, "answer": r["answer"]} for r, q in zip(rows, questions)],
         "sampling": {"checkable": CHECKABLE_SAMPLING.generate_kwargs(), "open": OPEN_SAMPLING.generate_kwargs()},
         "systems": {},
         "loss_by_mask_ratio": {},
     }
+    if args.systems is not None and output.exists():  # add to an earlier run on the same questions
+        earlier = json.loads(output.read_text())
+        if earlier["questions"] != record["questions"]:
+            raise SystemExit(f"{output} holds other questions; rerun without --systems to start over.")
+        record = earlier
     teacher = [rows[i]["answer"] if i in set(open_) else None for i in range(len(rows))]
     for name, answers in (("teacher (ceiling)", teacher), ("teacher, words shuffled (floor)", [a and shuffle_words(a) for a in teacher])):
+        if name in record["systems"]:
+            continue
         scores = answer_logprob([questions[i] for i in open_], [answers[i] for i in open_], judge=judge)
         judged = [None] * len(rows)
         for i, s in zip(open_, scores):
@@ -74,7 +91,9 @@ def main() -> None:
         record["systems"][name] = {"answers": answers, "exact": [None] * len(rows), "judge": judged}
 
     for name, model_name in SYSTEMS.items():
-        folder = Path(args.models_dir) / model_name
+        if args.systems is not None and name not in args.systems:
+            continue
+        folder = Path(model_name) if "/" in model_name else Path(args.models_dir) / model_name
         if not folder.exists():
             print(f"skip {name}: {folder} missing")
             continue
@@ -92,7 +111,7 @@ def main() -> None:
         judged, judged_shuffled = [None] * len(rows), [None] * len(rows)
         for i, s, f in zip(open_, scores, shuffled):
             judged[i], judged_shuffled[i] = s, f
-        record["systems"][name] = {"model": model_name, "answers": replies, "exact": exact, "judge": judged,
+        record["systems"][name] = {"model": str(model_name), "answers": replies, "exact": exact, "judge": judged,
                                    "judge_words_shuffled": judged_shuffled, "generation_seconds": round(seconds, 1)}
         held_out = tokenize_chat_dataset(test.select(range(0, len(test), 2)), tokenizer)  # every family
         losses = loss_at_mask_ratios(model, held_out, ratios=RATIOS, mask_token_id=tokenizer.mask_token_id,
@@ -101,7 +120,6 @@ def main() -> None:
         hits = sum(e for e in exact if e is not None)
         print(f"{name}: exact {hits}/{len(checkable)}, generation {seconds:.0f} s, loss@1.0 {losses[1.0]:.2f}", flush=True)
 
-    output = Path(args.output or Path(args.models_dir) / "bert-chat" / "eval.json")
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(record, indent=0) + "\n")
     print(f"wrote {output}")
