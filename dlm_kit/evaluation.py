@@ -10,7 +10,8 @@ Importing this module registers :class:`DiffusionLM` with lm-eval as ``model="dl
 
 or from a shell: ``dlm-kit eval --model tiny-chat --tasks dlm_kit_synthetic_gen``.
 
-How a masked LM answers lm-eval's three questions:
+How a masked LM answers lm-eval's three questions (the estimators live in :mod:`dlm_kit.likelihood`,
+re-exported here):
 
 - ``loglikelihood(context, continuation)``: a masked diffusion model has no left-to-right
   factorisation, so it scores the continuation with the MDLM bound, estimated by Monte Carlo:
@@ -19,13 +20,20 @@ How a masked LM answers lm-eval's three questions:
   samples. Its expectation is the log-likelihood averaged over all generation orders (for L = 1 it
   is the exact log-likelihood); :func:`exact_loglikelihood` computes that expectation exactly for
   short continuations, and the estimator uses it whenever it needs fewer forward passes than
-  sampling would (2**L - 1 <= ``mc_num``). ``is_greedy`` checks whether the kit's greedy sampler,
-  given the context, writes exactly the continuation.
-- ``loglikelihood_rolling(text)``: the same bound on the whole text, in lm-eval's rolling windows
-  (a lower bound on the log-likelihood, so the perplexities it yields are upper bounds).
+  sampling would (2**L - 1 <= ``mc_num``). :func:`is_greedy` checks whether the kit's greedy
+  sampler, given the context, writes exactly the continuation. An empty context (lm-eval's
+  unconditional scoring, ``acc_mutual_info``) is scored without one, as is a continuation that
+  fills ``max_length``.
+- ``loglikelihood_rolling(text)``: the text in windows of ``max_length`` positions
+  (:func:`rolling_windows`): the first window scores the first ``max_length`` tokens, each later
+  one the next ``max_length - rolling_context`` tokens given the ``rolling_context`` tokens
+  before them; the sum of the windows' bounds is the chain rule with each chunk's context cut to
+  ``rolling_context`` tokens (a bound on the log-likelihood, so the perplexities are upper bounds).
 - ``generate_until(context, kwargs)``: :func:`dlm_kit.sampling.generate`, answers cut at the
   end-of-answer tag, EOS and lm-eval's stop strings. Chat models want their chat template: pass
-  ``apply_chat_template=True`` to lm-eval (``dlm-kit eval`` does by default).
+  ``apply_chat_template=True`` to lm-eval (``dlm-kit eval`` does by default). A ``max_gen_toks``
+  that leaves no room for the prompt in ``max_length`` is cut to ``max_length - 1`` tokens, with
+  a warning.
 
 Tokenisation is the training one: ``tokenizer(text, add_special_tokens=False)``, no [CLS] / [SEP]
 between context and continuation.

@@ -92,25 +92,40 @@ def _masked_rows(context: list[int], continuation: list[int], masks: list[tuple[
 @torch.no_grad()
 def _score_rows(model, rows: list[tuple[list[int], list[int], list[int]]], *, pad_token_id: int, batch_size: int,
                 fast: bool) -> list[float]:
-    """Sum of log p(target | row) over each row's masked positions, in batches of similar length."""
+    """Sum of log p(target | row) over each row's masked positions, in batches of similar length.
+
+    ``fast``: the head runs only on the masked positions, and identical inputs (the all-masked
+    row that every sample of a request draws, one-token choices after one question) run once.
+    """
     device = next(model.parameters()).device
-    order = sorted(range(len(rows)), key=lambda i: len(rows[i][0]))
+    groups: dict[object, list[int]] = {}  # one input -> the rows that score targets on it
+    for i, (ids, positions, _) in enumerate(rows):
+        groups.setdefault((tuple(ids), tuple(sorted(positions))) if fast else i, []).append(i)
+    inputs = sorted(groups.values(), key=lambda members: len(rows[members[0]][0]))
     scores = [0.0] * len(rows)
-    for start in range(0, len(order), batch_size):
-        chunk = order[start : start + batch_size]
-        input_ids, attention_mask = _pad([rows[i][0] for i in chunk], pad_token_id, device)
+    for start in range(0, len(inputs), batch_size):
+        chunk = inputs[start : start + batch_size]
+        input_ids, attention_mask = _pad([rows[members[0]][0] for members in chunk], pad_token_id, device)
         scored = torch.zeros(input_ids.shape, dtype=torch.bool)
-        targets = torch.zeros(input_ids.shape, dtype=torch.long)
-        for b, i in enumerate(chunk):
-            scored[b, rows[i][1]] = True
-            targets[b, rows[i][1]] = torch.tensor(rows[i][2], dtype=torch.long)
-        scored, targets = scored.to(device), targets.to(device)
-        logits = _logits_at(model, input_ids, attention_mask, scored, fast)  # [N, V]: scored positions only
-        logp = F.log_softmax(logits.float(), dim=-1).gather(1, targets[scored][:, None])[:, 0]
-        batch_index = scored.nonzero()[:, 0]
-        per_row = torch.zeros(len(chunk), dtype=torch.float64, device=device).index_add_(0, batch_index, logp.double())
-        for b, i in enumerate(chunk):
-            scores[i] = per_row[b].item()
+        for b, members in enumerate(chunk):
+            scored[b, rows[members[0]][1]] = True
+        logits = _logits_at(model, input_ids, attention_mask, scored.to(device), fast)  # [N, V]: scored positions only
+        logp = F.log_softmax(logits.float(), dim=-1)
+        flat = (scored.flatten().cumsum(0) - 1).view(scored.shape)  # (b, position) -> its row in logits
+        where, targets, owners = [], [], []
+        for b, members in enumerate(chunk):
+            for i in members:
+                positions = rows[i][1]
+                where += flat[b, positions].tolist()
+                targets += rows[i][2]
+                owners += [i] * len(positions)
+        values = logp[torch.tensor(where, device=device), torch.tensor(targets, device=device)]
+        owner_ids = sorted(set(owners))
+        local = {i: k for k, i in enumerate(owner_ids)}
+        per_row = torch.zeros(len(owner_ids), dtype=torch.float64, device=device).index_add_(
+            0, torch.tensor([local[i] for i in owners], device=device), values.double())
+        for k, i in enumerate(owner_ids):
+            scores[i] = per_row[k].item()
     return scores
 
 
@@ -278,6 +293,14 @@ def rolling_windows(tokens: Sequence[int], *, max_length: int, context: int) -> 
     return windows
 
 
+def _unique_rows(key: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(unique rows, index of each one's first occurrence, inverse) of a [R, W] tensor."""
+    unique, inverse = torch.unique(key, dim=0, return_inverse=True)
+    first = torch.full((len(unique),), key.shape[0], dtype=torch.long, device=key.device)
+    first = first.scatter_reduce(0, inverse, torch.arange(key.shape[0], device=key.device), reduce="amin")
+    return unique, first, inverse
+
+
 @torch.no_grad()
 def is_greedy(
     model,
@@ -330,7 +353,15 @@ def is_greedy(
                 break
             xr, candidates = x[live], masked[live]
             attn = None if attention_mask is None else attention_mask[live]
-            logits = _logits_at(model, xr, attn, candidates, fast)  # [M, V]
+            if fast:  # identical canvases (choices of one length after one question) run once
+                key = torch.cat([xr, candidates.long()] + ([] if attn is None else [attn]), dim=1)
+                _, first, inverse = _unique_rows(key)
+                inputs, at, attn_u = xr[first], candidates[first], None if attn is None else attn[first]
+                logits = _logits_at(model, inputs, attn_u, at, fast)  # [M', V] at the unique canvases
+                offset = (at.flatten().cumsum(0) - 1).view(at.shape)[inverse]  # [R, W]
+                logits = logits[offset[candidates]]  # [M, V]
+            else:
+                logits = _logits_at(model, xr, attn, candidates, fast)  # [M, V]
             tokens = logits.argmax(-1)  # as the sampler: argmax of the logits, its softmax probability
             prob = F.softmax(logits, dim=-1).gather(-1, tokens[:, None])[:, 0]
             # the sampler's ranking: confidence at the candidates, -inf elsewhere, torch.topk

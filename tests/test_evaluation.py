@@ -271,3 +271,24 @@ def test_a_chat_template_without_generation_prompt_is_accepted(chat_model):
     plain.chat_template = "{% for m in messages %}{{ m['content'] }}\n{% endfor %}"
     lm = DiffusionLM(pretrained=model, tokenizer=plain)
     assert lm.apply_chat_template([{"role": "user", "content": "Copy the letters: a b"}]) == "Copy the letters: a b\n"
+
+
+@pytest.mark.parametrize("name", ["tiny-bert", "tiny-modernbert", "tiny-roberta"])
+def test_fast_likelihood_gives_the_numbers_of_the_full_forward(name):
+    """fast=True runs the MLM head only on scored positions; the values are the full forward's."""
+    model, tok = load_backbone(name, seed=0)
+    model.eval()
+    contexts = [[5, 6, 7, 8, 9, 10], [11, 12], []]  # different lengths: padded batches
+    continuations = [[13, 14, 15, 16, 17], [18, 19, 20], [21, 22, 23, 24]]
+    mask = tok.mask_token_id
+    for estimate in (
+        lambda fast: mc_loglikelihood(model, contexts, continuations, mask_token_id=mask, num_samples=8,
+                                      exact_when_cheaper=False, fast=fast),
+        lambda fast: exact_loglikelihood(model, contexts, continuations, mask_token_id=mask, fast=fast),
+    ):
+        fast, plain = estimate(True), estimate(False)
+        assert max(abs(a - b) for a, b in zip(fast, plain)) < 1e-4, (fast, plain)
+        assert len(set(fast)) == 3  # three different requests, three different values
+    written = [_greedy_by_hand(model, c, 3, mask) for c in contexts]  # what the model writes after each context
+    for fast in (True, False):
+        assert is_greedy(model, contexts, written, mask_token_id=mask, fast=fast) == [True] * 3
