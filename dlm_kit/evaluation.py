@@ -10,7 +10,8 @@ Importing this module registers :class:`DiffusionLM` with lm-eval as ``model="dl
 
 or from a shell: ``dlm-kit eval --model tiny-chat --tasks dlm_kit_synthetic_gen``.
 
-How a masked LM answers lm-eval's three questions:
+How a masked LM answers lm-eval's three questions (the estimators live in :mod:`dlm_kit.likelihood`,
+re-exported here):
 
 - ``loglikelihood(context, continuation)``: a masked diffusion model has no left-to-right
   factorisation, so it scores the continuation with the MDLM bound, estimated by Monte Carlo:
@@ -19,13 +20,20 @@ How a masked LM answers lm-eval's three questions:
   samples. Its expectation is the log-likelihood averaged over all generation orders (for L = 1 it
   is the exact log-likelihood); :func:`exact_loglikelihood` computes that expectation exactly for
   short continuations, and the estimator uses it whenever it needs fewer forward passes than
-  sampling would (2**L - 1 <= ``mc_num``). ``is_greedy`` checks whether the kit's greedy sampler,
-  given the context, writes exactly the continuation.
-- ``loglikelihood_rolling(text)``: the same bound on the whole text, in lm-eval's rolling windows
-  (a lower bound on the log-likelihood, so the perplexities it yields are upper bounds).
+  sampling would (2**L - 1 <= ``mc_num``). :func:`is_greedy` checks whether the kit's greedy
+  sampler, given the context, writes exactly the continuation. An empty context (lm-eval's
+  unconditional scoring, ``acc_mutual_info``) is scored without one, as is a continuation that
+  fills ``max_length``.
+- ``loglikelihood_rolling(text)``: the text in windows of ``max_length`` positions
+  (:func:`rolling_windows`): the first window scores the first ``max_length`` tokens, each later
+  one the next ``max_length - rolling_context`` tokens given the ``rolling_context`` tokens
+  before them; the sum of the windows' bounds is the chain rule with each chunk's context cut to
+  ``rolling_context`` tokens (a bound on the log-likelihood, so the perplexities are upper bounds).
 - ``generate_until(context, kwargs)``: :func:`dlm_kit.sampling.generate`, answers cut at the
   end-of-answer tag, EOS and lm-eval's stop strings. Chat models want their chat template: pass
-  ``apply_chat_template=True`` to lm-eval (``dlm-kit eval`` does by default).
+  ``apply_chat_template=True`` to lm-eval (``dlm-kit eval`` does by default). A ``max_gen_toks``
+  that leaves no room for the prompt in ``max_length`` is cut to ``max_length - 1`` tokens, with
+  a warning.
 
 Tokenisation is the training one: ``tokenizer(text, add_special_tokens=False)``, no [CLS] / [SEP]
 between context and continuation.
@@ -34,21 +42,17 @@ between context and continuation.
 from __future__ import annotations
 
 import logging
-import math
 import os
 from collections.abc import Sequence
-from itertools import combinations
 from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 try:
     from lm_eval.api.model import LM
     from lm_eval.api.registry import register_model
-    from lm_eval.utils import get_rolling_token_windows, make_disjoint_window
 except ImportError as error:  # an extra, not a core dependency
     raise ImportError(
         "dlm_kit.evaluation needs lm-evaluation-harness: pip install 'dlm-kit[eval]' "
@@ -57,6 +61,7 @@ except ImportError as error:  # an extra, not a core dependency
 
 from .backbones import load_backbone
 from .chat import trim_answer
+from .likelihood import _fit, encode_pair, exact_loglikelihood, is_greedy, mc_loglikelihood, rolling_windows
 from .sampling import generate
 
 __all__ = [
@@ -64,6 +69,8 @@ __all__ = [
     "encode_pair",
     "mc_loglikelihood",
     "exact_loglikelihood",
+    "is_greedy",
+    "rolling_windows",
     "task_manager",
     "run_tasks",
     "scores_by_field",
@@ -146,186 +153,6 @@ def scores_by_field(results: dict, task: str, *, field: str = "family", metric: 
     return {key: sum(v) / len(v) for key, v in sorted(groups.items())}
 
 
-def encode_pair(tokenizer, context: str, continuation: str) -> tuple[list[int], list[int]]:
-    """Token ids of ``context`` and ``continuation`` as training sees ``context + continuation``.
-
-    The pair is encoded whole and split where the context ends, so a word cut across the seam
-    is tokenised as in training; spaces at the end of the context move to the continuation (as
-    lm-eval's Hugging Face model does). No special tokens are added.
-
-    >>> from dlm_kit.backbones import build_tiny_tokenizer
-    >>> tok = build_tiny_tokenizer()
-    >>> ctx, cont = encode_pair(tok, "Sort the letters: c a b", " a b c")
-    >>> tok.decode(cont), ctx + cont == tok("Sort the letters: c a b a b c")["input_ids"]
-    ('a b c', True)
-    """
-    stripped = context.rstrip(" ")
-    continuation = context[len(stripped) :] + continuation
-    whole = tokenizer(stripped + continuation, add_special_tokens=False)["input_ids"]
-    context_ids = tokenizer(stripped, add_special_tokens=False)["input_ids"] if stripped else []
-    if whole[: len(context_ids)] != context_ids:  # the seam fell inside a token: keep them apart
-        return context_ids, tokenizer(continuation, add_special_tokens=False)["input_ids"]
-    return context_ids, whole[len(context_ids) :]
-
-
-def _masked_rows(context: list[int], continuation: list[int], masks: list[tuple[int, ...]], mask_token_id: int):
-    for masked in masks:
-        row = list(context) + list(continuation)
-        for i in masked:
-            row[len(context) + i] = mask_token_id
-        yield row, [len(context) + i for i in masked], [continuation[i] for i in masked]
-
-
-@torch.no_grad()
-def _score_rows(model, rows: list[tuple[list[int], list[int], list[int]]], *, pad_token_id: int, batch_size: int) -> list[float]:
-    """Sum of log p(target | row) over each row's masked positions, in batches of similar length."""
-    device = next(model.parameters()).device
-    order = sorted(range(len(rows)), key=lambda i: len(rows[i][0]))
-    scores = [0.0] * len(rows)
-    for start in range(0, len(order), batch_size):
-        chunk = order[start : start + batch_size]
-        width = max(len(rows[i][0]) for i in chunk)
-        input_ids = torch.full((len(chunk), width), pad_token_id, dtype=torch.long)
-        attention_mask = torch.zeros((len(chunk), width), dtype=torch.long)
-        for b, i in enumerate(chunk):
-            input_ids[b, : len(rows[i][0])] = torch.tensor(rows[i][0])
-            attention_mask[b, : len(rows[i][0])] = 1
-        logits = model(input_ids=input_ids.to(device), attention_mask=attention_mask.to(device)).logits
-        batch_index = torch.cat([torch.full((len(rows[i][1]),), b) for b, i in enumerate(chunk)]).to(device)
-        positions = torch.cat([torch.tensor(rows[i][1], dtype=torch.long) for i in chunk]).to(device)
-        targets = torch.cat([torch.tensor(rows[i][2], dtype=torch.long) for i in chunk]).to(device)
-        # softmax only over the masked positions: the rest of the canvas is never scored
-        logp = F.log_softmax(logits[batch_index, positions].float(), dim=-1).gather(1, targets[:, None])[:, 0]
-        per_row = torch.zeros(len(chunk), dtype=torch.float64, device=device).index_add_(0, batch_index, logp.double())
-        for b, i in enumerate(chunk):
-            scores[i] = per_row[b].item()
-    return scores
-
-
-def _check_lengths(contexts, continuations, max_length: int | None):
-    if len(contexts) != len(continuations):
-        raise ValueError(f"{len(contexts)} contexts but {len(continuations)} continuations; pass one of each per request.")
-    for i, continuation in enumerate(continuations):
-        if len(continuation) == 0:
-            raise ValueError(f"Continuation {i} has no tokens: there is nothing to score (log-likelihood 0).")
-        if max_length is not None and len(continuation) > max_length:
-            raise ValueError(
-                f"Continuation {i} has {len(continuation)} tokens, more than max_length={max_length}; "
-                "score it with loglikelihood_rolling, which splits it into windows."
-            )
-
-
-def _fit(context: list[int], continuation: list[int], max_length: int | None) -> list[int]:
-    """Drop the oldest context tokens so that context + continuation fits the model."""
-    if max_length is None or len(context) + len(continuation) <= max_length:
-        return list(context)
-    return list(context[len(context) + len(continuation) - max_length :])
-
-
-def exact_loglikelihood(
-    model,
-    contexts: Sequence[Sequence[int]],
-    continuations: Sequence[Sequence[int]],
-    *,
-    mask_token_id: int,
-    pad_token_id: int | None = None,
-    batch_size: int = 32,
-    max_length: int | None = None,
-) -> list[float]:
-    """The MDLM log-likelihood bound of each continuation, computed exactly by enumeration.
-
-    Sums over every non-empty set M of masked continuation tokens:
-    ``sum_M 1 / (C(L, |M|) |M|) * sum_{i in M} log p(x_i | context, unmasked)``, which is the
-    log-likelihood averaged over all L! generation orders (exact for L = 1; for a model whose
-    conditionals agree with one joint distribution, exact for every L). Costs 2**L - 1 rows per
-    continuation: for short continuations and for checking :func:`mc_loglikelihood`.
-    """
-    _check_lengths(contexts, continuations, max_length)
-    pad = mask_token_id if pad_token_id is None else pad_token_id
-    totals = [0.0] * len(contexts)
-    for first in range(0, len(contexts), 128):  # bounded memory on large benchmarks
-        rows, owners, weights = [], [], []
-        for r in range(first, min(first + 128, len(contexts))):
-            context, size = _fit(contexts[r], continuations[r], max_length), len(continuations[r])
-            if size > 16:
-                raise ValueError(f"Continuation {r} has {size} tokens: 2**{size} rows is too many; use mc_loglikelihood.")
-            masks = [m for count in range(1, size + 1) for m in combinations(range(size), count)]
-            rows += list(_masked_rows(context, continuations[r], masks, mask_token_id))
-            owners += [r] * len(masks)
-            weights += [1 / (math.comb(size, len(m)) * len(m)) for m in masks]
-        for owner, weight, score in zip(owners, weights, _score_rows(model, rows, pad_token_id=pad, batch_size=batch_size)):
-            totals[owner] += weight * score
-    return totals
-
-
-def mc_loglikelihood(
-    model,
-    contexts: Sequence[Sequence[int]],
-    continuations: Sequence[Sequence[int]],
-    *,
-    mask_token_id: int,
-    pad_token_id: int | None = None,
-    num_samples: int = 32,
-    batch_size: int = 32,
-    max_length: int | None = None,
-    exact_when_cheaper: bool = True,
-    generator: torch.Generator | None = None,
-    progress: bool = False,
-) -> list[float]:
-    """Monte Carlo estimate of the MDLM log-likelihood bound of each continuation given its context.
-
-    Sample j of ``num_samples`` masks l_j continuation tokens, l_j stratified over 1..L (every
-    count equally often when L divides ``num_samples``), at random positions, and scores
-    ``(L / l_j) * sum of log p(masked token | context, unmasked)``; the estimate is the mean. It is
-    unbiased for the value :func:`exact_loglikelihood` computes, which it returns instead when
-    that takes no more rows (2**L - 1 <= ``num_samples``, so always for L = 1) unless
-    ``exact_when_cheaper=False``. Contexts longer than ``max_length`` lose their oldest tokens.
-
-    >>> from dlm_kit.backbones import load_backbone
-    >>> model, tok = load_backbone("tiny-bert", seed=0)
-    >>> est = mc_loglikelihood(model.eval(), [[5, 6]], [[7, 8, 9]], mask_token_id=tok.mask_token_id)
-    >>> est[0] < 0
-    True
-    """
-    if not isinstance(num_samples, int) or num_samples < 1:
-        raise ValueError(f"num_samples={num_samples!r}: must be a positive int (Monte Carlo samples per request).")
-    _check_lengths(contexts, continuations, max_length)
-    pad = mask_token_id if pad_token_id is None else pad_token_id
-    generator = generator or torch.Generator().manual_seed(0)
-    totals = [0.0] * len(contexts)
-    exact = [r for r, c in enumerate(continuations) if exact_when_cheaper and 2 ** len(c) - 1 <= num_samples]
-    if exact:
-        values = exact_loglikelihood(
-            model, [contexts[r] for r in exact], [continuations[r] for r in exact],
-            mask_token_id=mask_token_id, pad_token_id=pad, batch_size=batch_size, max_length=max_length,
-        )
-        for r, value in zip(exact, values):
-            totals[r] = value
-    exact_set = set(exact)
-    sampled = [r for r in range(len(contexts)) if r not in exact_set]
-    # longest first, a few thousand rows at a time: similar lengths share a batch, and a large
-    # benchmark never holds all of its masked rows in memory at once
-    sampled.sort(key=lambda r: -(len(contexts[r]) + len(continuations[r])))
-    per_chunk = max(1, 4096 // num_samples)
-    bar = tqdm(total=len(sampled), desc="log-likelihood", disable=not progress, leave=False)
-    for first in range(0, len(sampled), per_chunk):
-        rows, owners, weights = [], [], []
-        for r in sampled[first : first + per_chunk]:
-            context, size = _fit(contexts[r], continuations[r], max_length), len(continuations[r])
-            shift = torch.rand((), generator=generator).item()
-            counts = [1 + int((j + shift) * size / num_samples) for j in range(num_samples)]
-            masks = [tuple(torch.randperm(size, generator=generator)[:count].tolist()) for count in counts]
-            rows += list(_masked_rows(context, continuations[r], masks, mask_token_id))
-            owners += [r] * num_samples
-            weights += [size / (count * num_samples) for count in counts]
-        scores = _score_rows(model, rows, pad_token_id=pad, batch_size=batch_size)
-        for owner, weight, score in zip(owners, weights, scores):
-            totals[owner] += weight * score
-        bar.update(len(sampled[first : first + per_chunk]))
-    bar.close()
-    return totals
-
-
 @register_model("dlm_kit")
 class DiffusionLM(LM):
     """lm-eval's view of a masked diffusion LM (any Hugging Face masked LM the kit can load).
@@ -336,7 +163,10 @@ class DiffusionLM(LM):
     ``max_length`` (default: the model's positions); sampler settings for ``generate_until``:
     ``max_new_tokens`` (lm-eval's ``max_gen_toks`` wins when a task sets it, rounded up to whole
     blocks), ``block_size`` (default: the whole answer), ``steps`` (default: one token per step),
-    ``threshold``, ``temperature``, ``remasking``, ``cfg_scale``; ``seed``.
+    ``threshold``, ``temperature``, ``remasking``, ``cfg_scale``; ``seed``; for scoring:
+    ``rolling_context`` tokens of context per later window of ``loglikelihood_rolling`` (default
+    ``max_length // 2``), ``fast_likelihood`` (default true: the MLM head only on scored
+    positions; false takes the full forward's logits, same numbers up to rounding).
     """
 
     def __init__(
@@ -358,6 +188,8 @@ class DiffusionLM(LM):
         remasking: str = "low_confidence",
         cfg_scale: float = 0.0,
         seed: int = 0,
+        rolling_context: int | None = None,
+        fast_likelihood: bool | str = True,
         **unused: Any,
     ) -> None:
         super().__init__()
@@ -397,11 +229,30 @@ class DiffusionLM(LM):
         )
         self.max_new_tokens = int(max_new_tokens)
         self.seed = int(seed)
+        window = self.max_length or 512
+        self.rolling_context = window // 2 if rolling_context in (None, "", "None") else int(rolling_context)
+        rolling_windows([], max_length=window, context=self.rolling_context)  # a ValueError names a bad value now
+        if str(fast_likelihood).lower() not in ("true", "false", "1", "0"):
+            raise ValueError(f"fast_likelihood={fast_likelihood!r}: use true or false.")
+        self.fast_likelihood = str(fast_likelihood).lower() in ("true", "1")
         self._warned_template = False
-        # the last word of the template's generation prompt (e.g. "[Answer]"): a templated
-        # context ends with it
-        prompt = self.tokenizer.apply_chat_template([{"role": "user", "content": "x"}], add_generation_prompt=True, tokenize=False)
-        self._generation_prompt = prompt[prompt.rindex("x") + 1 :].split()[-1]
+        self._generation_prompt = self._last_word_of_generation_prompt()
+
+    def _last_word_of_generation_prompt(self) -> str | None:
+        """The last word the chat template writes after a user turn (e.g. "[Answer]"), or None.
+
+        A context templated by lm-eval ends with it. None when the template writes nothing after
+        the user's text (or there is no template): then no context can be told apart, and
+        ``generate_until`` does not warn about missing templates.
+        """
+        probe = "dlm-kit-probe"
+        if not getattr(self.tokenizer, "chat_template", None):
+            return None
+        prompt = self.tokenizer.apply_chat_template([{"role": "user", "content": probe}], add_generation_prompt=True, tokenize=False)
+        after = prompt[prompt.rindex(probe) + len(probe) :].split() if probe in prompt else []
+        if not after:
+            logger.info("The chat template writes nothing after a user turn: generate_until cannot check contexts for it.")
+        return after[-1] if after else None
 
     # -- lm-eval's chat-template hooks -----------------------------------------------------------
     @property
@@ -424,39 +275,30 @@ class DiffusionLM(LM):
             self.model, contexts, continuations, mask_token_id=self.tokenizer.mask_token_id,
             pad_token_id=self.tokenizer.pad_token_id, num_samples=self.mc_num, batch_size=self.batch_size,
             max_length=self.max_length, generator=torch.Generator().manual_seed(self.seed), progress=progress,
+            fast=self.fast_likelihood,
         )
 
     def loglikelihood(self, requests, disable_tqdm: bool = False) -> list[tuple[float, bool]]:
         pairs = [encode_pair(self.tokenizer, *request.args) for request in requests]
         contexts, continuations = [p[0] for p in pairs], [p[1] for p in pairs]
         scores = self._mc_loglikelihood(contexts, continuations, progress=not disable_tqdm)
-        greedy = self._is_greedy(contexts, continuations)
+        greedy = is_greedy(self.model, contexts, continuations, mask_token_id=self.tokenizer.mask_token_id,
+                           pad_token_id=self.tokenizer.pad_token_id, batch_size=self.batch_size,
+                           max_length=self.max_length, fast=self.fast_likelihood)
         return list(zip(scores, greedy))
 
-    @torch.no_grad()
-    def _is_greedy(self, contexts: list[list[int]], continuations: list[list[int]]) -> list[bool]:
-        """Would the greedy sampler (one token per step) write exactly this continuation?"""
-        result = [False] * len(contexts)
-        by_length: dict[int, list[int]] = {}
-        for i, continuation in enumerate(continuations):
-            by_length.setdefault(len(continuation), []).append(i)
-        for size, members in by_length.items():
-            for start in range(0, len(members), self.batch_size):
-                chunk = members[start : start + self.batch_size]
-                prompts = [_fit(contexts[i], continuations[i], self.max_length) for i in chunk]
-                out = generate(self.model, prompts, max_new_tokens=size, steps=size, block_size=size,
-                               mask_token_id=self.tokenizer.mask_token_id)
-                for i, row in zip(chunk, out.new_tokens.tolist()):
-                    result[i] = row == list(continuations[i])
-        return result
-
     def loglikelihood_rolling(self, requests, disable_tqdm: bool = False) -> list[float]:
+        """The sum over :func:`rolling_windows` of each window's MDLM bound given the text before it.
+
+        Windows of ``max_length`` positions: the first holds the first ``max_length`` tokens, each
+        later one the next ``max_length - rolling_context`` tokens after ``rolling_context`` tokens
+        of context. lm-eval turns the sums into (upper bounds on) perplexities.
+        """
         contexts, continuations, owners = [], [], []
-        window = self.max_length or 512
         for r, request in enumerate(requests):
             tokens = self._encode(request.args[0])
-            for context, continuation in map(make_disjoint_window, get_rolling_token_windows(tokens, -1, window, 1)):
-                contexts.append([t for t in context if t != -1])  # -1: lm-eval's prefix slot, not needed here
+            for context, continuation in rolling_windows(tokens, max_length=self.max_length or 512, context=self.rolling_context):
+                contexts.append(context)
                 continuations.append(continuation)
                 owners.append(r)
         scores = self._mc_loglikelihood(contexts, continuations, progress=not disable_tqdm)
@@ -470,6 +312,16 @@ class DiffusionLM(LM):
         wanted = int(gen_kwargs.get("max_gen_toks", self.max_new_tokens))
         block = self.sampling["block_size"] or wanted
         canvas = -(-wanted // block) * block
+        if self.max_length is not None and canvas >= self.max_length:
+            # the prompt needs at least one position: shorten the answer rather than fail the run
+            rounded, block = canvas, min(block, self.max_length - 1)
+            canvas = (self.max_length - 1) // block * block
+            logger.warning(
+                "max_gen_toks=%d (%d in whole blocks) leaves no room for the prompt in max_length=%d: "
+                "generating %d tokens after the last %d context tokens. Pass a smaller max_gen_toks "
+                "(lm-eval --gen_kwargs max_gen_toks=N) or a larger max_length (up to the model's positions).",
+                wanted, rounded, self.max_length, canvas, self.max_length - canvas,
+            )
         settings = dict(self.sampling, max_new_tokens=canvas, block_size=min(block, canvas))
         settings["steps"] = self.sampling["steps"] or canvas
         if gen_kwargs.get("do_sample") and float(gen_kwargs.get("temperature", 0) or 0) > 0:

@@ -1,5 +1,6 @@
 """lm-eval integration: the MC log-likelihood estimator, tokenisation, the offline tasks, the CLI."""
 
+import copy
 import itertools
 import json
 import subprocess
@@ -12,12 +13,14 @@ import torch.nn.functional as F
 lm_eval = pytest.importorskip("lm_eval")
 
 from dlm_kit.backbones import load_backbone  # noqa: E402
+from dlm_kit.sampling import generate  # noqa: E402
 from dlm_kit.evaluation import (  # noqa: E402
     LOCAL_TASKS,
     TASKS_DIR,
     DiffusionLM,
     encode_pair,
     exact_loglikelihood,
+    is_greedy,
     mc_loglikelihood,
     task_manager,
 )
@@ -30,6 +33,10 @@ def chat_model():
     torch.set_num_threads(1)
     model, tok = load_backbone("tiny-chat")
     return model.eval(), tok
+
+
+def _request(*args):
+    return type("Request", (), {"args": args})()
 
 
 def _logp(model, ids, position, target):
@@ -143,14 +150,31 @@ def test_simple_evaluate_on_the_local_tasks():
     assert gen["exact_match,strip"] >= 0.5 and mc["acc,none"] >= 0.5
 
 
-def test_rolling_loglikelihood_is_the_bound_on_the_whole_text(chat_model):
+def _order_average(model, context, continuation, mask_id):
+    """Brute force: the mean over all generation orders of the log-likelihood in that order."""
+    start, totals = len(context), []
+    for order in itertools.permutations(range(len(continuation))):
+        canvas, total = list(context) + [mask_id] * len(continuation), 0.0
+        for i in order:
+            total += _logp(model, canvas, start + i, continuation[i])
+            canvas[start + i] = continuation[i]
+        totals.append(total)
+    return sum(totals) / len(totals)
+
+
+def test_rolling_loglikelihood_gives_every_window_the_text_before_it(chat_model):
+    """A 7-token text in windows of 4 positions: the first window holds 4 tokens, each later one
+    2 new tokens after the 2 before them; the sum equals brute-force enumeration window by window."""
     model, tok = chat_model
-    lm = DiffusionLM(pretrained=model, tokenizer=tok, mc_num=16)
-    request = type("Request", (), {"args": ("Copy the letters: a b c",)})()
-    (rolling,) = lm.loglikelihood_rolling([request])
-    ids = tok("Copy the letters: a b c", add_special_tokens=False)["input_ids"]
-    (direct,) = mc_loglikelihood(model, [[]], [ids], mask_token_id=tok.mask_token_id, num_samples=16)
-    assert rolling == pytest.approx(direct) and rolling < 0
+    lm = DiffusionLM(pretrained=model, tokenizer=tok, mc_num=64, max_length=4)  # 2**4 - 1 <= 64: exact
+    text = "Copy the letters: a b c"
+    ids = tok(text, add_special_tokens=False)["input_ids"]
+    assert len(ids) == 7
+    mask = tok.mask_token_id
+    expected = (_order_average(model, [], ids[0:4], mask) + _order_average(model, ids[2:4], ids[4:6], mask)
+                + _order_average(model, ids[4:6], ids[6:7], mask))
+    (rolling,) = lm.loglikelihood_rolling([_request(text)], disable_tqdm=True)
+    assert rolling == pytest.approx(expected, abs=1e-4)
 
 
 def test_generate_until_cuts_at_stop_strings_and_warns_without_template(chat_model, caplog):
@@ -179,3 +203,92 @@ def test_cli_eval(tmp_path):
     assert run.returncode == 0, run.stderr[-2000:]
     assert "dlm_kit_synthetic_gen" in run.stdout and "exact_match" in run.stdout
     assert json.loads(out.read_text())["results"]["dlm_kit_synthetic_gen"]["exact_match,strip"] >= 0.5
+
+
+def _greedy_by_hand(model, context, size, mask_id):
+    """The greedy sampler written out: each step commits the argmax at the most confident mask."""
+    canvas = list(context) + [mask_id] * size
+    for _ in range(size):
+        confidence, tokens = F.softmax(model(input_ids=torch.tensor([canvas])).logits[0], -1).max(-1)
+        best = max((i for i, t in enumerate(canvas) if t == mask_id), key=lambda i: confidence[i].item())
+        canvas[best] = tokens[best].item()
+    return canvas[len(context):]
+
+
+def test_an_empty_context_is_scored_unconditionally(chat_model):
+    """lm-eval sends ("", continuation) for acc_mutual_info and unconditional scoring."""
+    model, tok = chat_model
+    lm = DiffusionLM(pretrained=model, tokenizer=tok, mc_num=16)
+    ids = tok(" a b", add_special_tokens=False)["input_ids"]
+    ((score, greedy),) = lm.loglikelihood([_request("", " a b")], disable_tqdm=True)
+    (direct,) = mc_loglikelihood(model, [[]], [ids], mask_token_id=tok.mask_token_id, num_samples=16)
+    assert score == pytest.approx(direct) and score < 0
+    assert greedy == (ids == _greedy_by_hand(model, [], len(ids), tok.mask_token_id))
+
+
+def test_a_continuation_that_fills_max_length_is_scored_without_context(chat_model):
+    model, tok = chat_model
+    lm = DiffusionLM(pretrained=model, tokenizer=tok, mc_num=16, max_length=4)
+    ids = tok(" a b c d", add_special_tokens=False)["input_ids"]
+    assert len(ids) == 4
+    ((score, greedy),) = lm.loglikelihood([_request("Copy the letters:", " a b c d")], disable_tqdm=True)
+    (direct,) = mc_loglikelihood(model, [[]], [ids], mask_token_id=tok.mask_token_id, num_samples=16)
+    assert score == pytest.approx(direct)
+    assert greedy == (ids == _greedy_by_hand(model, [], 4, tok.mask_token_id))
+
+
+def test_greedy_check_says_whether_the_sampler_writes_the_continuation(chat_model):
+    model, tok = chat_model
+    contexts = [encode_pair(tok, f"[Question]\nCopy the letters: {q}\n[/Question]\n\n[Answer]\n", "")[0]
+                for q in ("k a w", "b d", "q r s t")]
+    written = [generate(model, [c], max_new_tokens=4, steps=4, block_size=4, mask_token_id=tok.mask_token_id).new_tokens[0].tolist()
+               for c in contexts]
+    other = [w[::-1] if w != w[::-1] else w[1:] + w[:1] for w in written]
+    assert all(o != w for o, w in zip(other, written))
+    checks = is_greedy(model, contexts + contexts, written + other, mask_token_id=tok.mask_token_id, batch_size=4)
+    assert checks == [True] * 3 + [False] * 3
+    # an empty context (the sampler needs a prompt token): the greedy run written out by hand
+    unconditional = _greedy_by_hand(model, [], 3, tok.mask_token_id)
+    assert is_greedy(model, [[], []], [unconditional, unconditional[::-1]], mask_token_id=tok.mask_token_id) == [
+        True, unconditional == unconditional[::-1]]
+
+
+def test_generate_until_shortens_an_answer_longer_than_max_length(chat_model, caplog):
+    """max_gen_toks >= max_length: the canvas is clamped to max_length - 1 tokens, with a warning."""
+    model, tok = chat_model
+    lm = DiffusionLM(pretrained=model, tokenizer=tok, max_length=12)
+    context = tok.apply_chat_template([{"role": "user", "content": "Copy the letters: k a w"}], add_generation_prompt=True, tokenize=False)
+    with caplog.at_level("WARNING"):
+        (reply,) = lm.generate_until([_request(context, {"until": [], "max_gen_toks": 16})], disable_tqdm=True)
+    assert "max_gen_toks=16" in caplog.text and "11" in caplog.text
+    (same,) = lm.generate_until([_request(context, {"until": [], "max_gen_toks": 11})], disable_tqdm=True)
+    assert reply == same
+
+
+def test_a_chat_template_without_generation_prompt_is_accepted(chat_model):
+    model, tok = chat_model
+    plain = copy.deepcopy(tok)
+    plain.chat_template = "{% for m in messages %}{{ m['content'] }}\n{% endfor %}"
+    lm = DiffusionLM(pretrained=model, tokenizer=plain)
+    assert lm.apply_chat_template([{"role": "user", "content": "Copy the letters: a b"}]) == "Copy the letters: a b\n"
+
+
+@pytest.mark.parametrize("name", ["tiny-bert", "tiny-modernbert", "tiny-roberta"])
+def test_fast_likelihood_gives_the_numbers_of_the_full_forward(name):
+    """fast=True runs the MLM head only on scored positions; the values are the full forward's."""
+    model, tok = load_backbone(name, seed=0)
+    model.eval()
+    contexts = [[5, 6, 7, 8, 9, 10], [11, 12], []]  # different lengths: padded batches
+    continuations = [[13, 14, 15, 16, 17], [18, 19, 20], [21, 22, 23, 24]]
+    mask = tok.mask_token_id
+    for estimate in (
+        lambda fast: mc_loglikelihood(model, contexts, continuations, mask_token_id=mask, num_samples=8,
+                                      exact_when_cheaper=False, fast=fast),
+        lambda fast: exact_loglikelihood(model, contexts, continuations, mask_token_id=mask, fast=fast),
+    ):
+        fast, plain = estimate(True), estimate(False)
+        assert max(abs(a - b) for a, b in zip(fast, plain)) < 1e-4, (fast, plain)
+        assert len(set(fast)) == 3  # three different requests, three different values
+    written = [_greedy_by_hand(model, c, 3, mask) for c in contexts]  # what the model writes after each context
+    for fast in (True, False):
+        assert is_greedy(model, contexts, written, mask_token_id=mask, fast=fast) == [True] * 3
