@@ -312,7 +312,8 @@ def load_backbone(
         path = minilm_path()
         tokenizer = prepare_tokenizer(AutoTokenizer.from_pretrained(path))
         if name_or_path == "minilm" and not from_scratch:
-            model = _from_pretrained_quietly(path, dtype=dtype, **kw)
+            # an encoder-only checkpoint: its new MLM head is expected (see the module docstring)
+            model = _from_pretrained_quietly(path, dtype=dtype, new_head_expected=True, **kw)
         else:
             model = AutoModelForMaskedLM.from_config(AutoConfig.from_pretrained(path), **kw)
     elif name_or_path in KIT_MODELS:
@@ -334,6 +335,16 @@ def load_backbone(
                 f"Unknown backbone {name_or_path!r}: kit names are {TINY_BACKBONES}; anything "
                 "else must be a hub id or an existing local folder."
             )
+        path = Path(name_or_path).expanduser()
+        # a hub id is "name" or "namespace/name"; anything else that does not exist is a typo'd
+        # path, which the hub client would reject with "Repo id must be in the form ..."
+        looks_local = path.is_absolute() or name_or_path.startswith((".", "~")) or name_or_path.count("/") > 1
+        if looks_local and not path.exists():
+            raise FileNotFoundError(
+                f"No folder {name_or_path!r} ({path.resolve()} does not exist). Pass the folder a "
+                "training run wrote (its output_dir), a hub id such as 'answerdotai/ModernBERT-base', "
+                f"or a kit name: {TINY_BACKBONES + tuple(KIT_MODELS)}."
+            )
         tokenizer = prepare_tokenizer(AutoTokenizer.from_pretrained(name_or_path))
         if from_scratch:
             model = AutoModelForMaskedLM.from_config(AutoConfig.from_pretrained(name_or_path), **kw)
@@ -346,20 +357,34 @@ def load_backbone(
     return model, tokenizer
 
 
-def _from_pretrained_quietly(path: str, *, dtype: torch.dtype | None, **kw) -> PreTrainedModel:
+def _from_pretrained_quietly(
+    path: str, *, dtype: torch.dtype | None, new_head_expected: bool = False, **kw
+) -> PreTrainedModel:
     """`AutoModelForMaskedLM.from_pretrained`; an encoder-only folder gets a new, tied head.
 
-    transformers prints a table of newly initialised head weights for such folders (MiniLM);
-    that is expected here, and the module docstring says so, so it is silenced.
+    transformers prints a long table of new and unused weights (a pooler, say); it is replaced
+    by one warning naming the weights that start random, unless ``new_head_expected`` (the
+    kit's ``minilm``, whose new head the module docstring documents). Unused weights are
+    harmless and not reported.
     """
     from transformers.utils import logging as hf_logging
 
     level = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()
     try:
-        return AutoModelForMaskedLM.from_pretrained(path, dtype=dtype, **kw)
+        model, info = AutoModelForMaskedLM.from_pretrained(path, dtype=dtype, output_loading_info=True, **kw)
     finally:
         hf_logging.set_verbosity(level)
+    missing = sorted(info.get("missing_keys") or ())
+    if missing and not new_head_expected:
+        warnings.warn(
+            f"{path}: {len(missing)} weights of {type(model).__name__} are not in the checkpoint and "
+            f"start random: {', '.join(missing)}. An encoder-only checkpoint (e.g. a BertModel) has no "
+            "MLM head, so the model predicts noise until it is fine-tuned (train it, e.g. with "
+            "dlm_kit.training.train); if the folder should hold a trained masked LM, it is the wrong one.",
+            stacklevel=3,
+        )
+    return model
 
 
 def _check_tied_head(model: PreTrainedModel, name: str) -> None:

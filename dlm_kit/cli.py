@@ -24,7 +24,8 @@ class TrainScriptArguments:
     """What to train on; the optimisation settings are `TrainConfig`'s."""
 
     backbone: str = "tiny-bert"
-    """Kit name (tiny-bert, minilm, ...), hub id or local folder of a masked LM."""
+    """Kit name (tiny-bert, minilm, ...), hub id or local folder of a masked LM; with --objective ar,
+    a causal LM (tiny-gpt2, tiny-chat-ar, a folder or hub id)."""
     data: str = "synthetic"
     """SFT data: 'synthetic', a .json/.jsonl file or folder, or a hub id. With --corpus, ignored."""
     task_families: str = ""
@@ -63,7 +64,10 @@ def _train(argv: list[str]) -> None:
     else:
         script, config = parser.parse_args_into_dataclasses(args=argv)
     seed_everything(config.seed)
-    model, tokenizer = load_backbone(script.backbone, seed=config.seed)
+    if config.objective == "ar":
+        model, tokenizer = _load_causal(script.backbone, seed=config.seed)
+    else:
+        model, tokenizer = load_backbone(script.backbone, seed=config.seed)
     if script.corpus:
         dataset = group_texts(load_text_corpus(script.corpus), tokenizer, seq_length=script.seq_length)
     else:
@@ -81,6 +85,19 @@ def _train(argv: list[str]) -> None:
         data_collator=SFTCollator(tokenizer, pad_policy=script.pad_policy),
     )
     print(f"final training loss {result.losses[-1]:.4f}; model saved to {result.output_dir}")
+
+
+def _load_causal(backbone: str, *, seed: int):
+    """The causal LM that ``--objective ar`` trains; the kit's masked-LM names are refused."""
+    from .backbones import KIT_MODELS, TINY_BACKBONES
+    from .baselines import load_causal_baseline
+
+    if backbone in (*TINY_BACKBONES, *KIT_MODELS):
+        raise ValueError(
+            f"--objective ar trains next-token prediction, and {backbone!r} is a masked LM: pass "
+            "--backbone tiny-gpt2 (or a causal-LM folder or hub id), or use --objective mdlm or mlm."
+        )
+    return load_causal_baseline(backbone, seed=seed)
 
 
 @dataclass

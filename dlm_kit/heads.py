@@ -50,16 +50,19 @@ def masked_lm_logits(
     rows: torch.Tensor,
     *,
     attention_mask: torch.Tensor | None = None,
+    position_ids: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Vocabulary logits [N, V] at the N positions where ``rows`` ([B, L] bool) is True.
 
-    Equal to ``model(input_ids=..., attention_mask=...).logits[rows]`` up to float rounding.
+    Equal to ``model(input_ids=..., attention_mask=..., position_ids=...).logits[rows]`` up to
+    float rounding. ``position_ids`` [B, L]: None lets the model number positions itself.
     """
     if rows.shape != input_ids.shape:
         raise ValueError(f"rows {tuple(rows.shape)} must have the shape of input_ids {tuple(input_ids.shape)}.")
+    extra = {} if position_ids is None else {"position_ids": position_ids}
     parts = split_masked_lm(model)
     if parts is None:
-        return model(input_ids=input_ids, attention_mask=attention_mask).logits[rows]
+        return model(input_ids=input_ids, attention_mask=attention_mask, **extra).logits[rows]
     encoder, head = parts
-    hidden = encoder(input_ids=input_ids, attention_mask=attention_mask)[0]
+    hidden = encoder(input_ids=input_ids, attention_mask=attention_mask, **extra)[0]
     return head(hidden[rows])

@@ -19,9 +19,11 @@ and ``resume_from_checkpoint`` continues with the same data order and random mas
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -99,8 +101,23 @@ class TrainConfig:
     progress_bar: bool = True
 
     def __post_init__(self) -> None:
+        if self.objective not in ("mdlm", "mlm", "ar"):
+            raise ValueError(
+                f"objective={self.objective!r}; choose 'mdlm' (masked diffusion), 'mlm' (BERT's fixed "
+                "mask ratio) or 'ar' (next-token prediction, for a causal LM baseline)."
+            )
         if self.objective != "ar":
             self.masking  # validates the masking fields  # noqa: B018
+        if not self.learning_rate > 0:  # also refuses NaN
+            raise ValueError(
+                f"learning_rate={self.learning_rate} must be positive, e.g. 2e-3 for a tiny model trained "
+                "from scratch or 1e-4 to fine-tune a pretrained one."
+            )
+        if self.bf16 and not torch.cuda.is_available():
+            raise ValueError(
+                "bf16=True asks for bf16 autocast on a CUDA GPU, but torch.cuda.is_available() is False; "
+                "use bf16=None (bf16 wherever the GPU supports it, float32 on CPU) or bf16=False."
+            )
         for name in ("max_steps", "batch_size", "gradient_accumulation_steps", "logging_steps"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)} must be at least 1.")
@@ -158,8 +175,12 @@ class MDLMTrainer(Trainer):
         self.masking = masking
         self.mask_token_id = mask_token_id
         self.head_on_masked_only = head_on_masked_only
-        # our loss is a per-micro-batch mean, so the Trainer must divide it by the
-        # accumulation steps itself
+        # Our loss is a per-micro-batch mean, so the Trainer must divide it by the accumulation
+        # steps. Trainers before `loss_is_scaled_for_ga` existed decide from
+        # `model_accepts_loss_kwargs` (True for models whose forward takes **kwargs): they divide
+        # only when it is False (transformers 4.48 to 5.x; its docstring asks custom losses to set
+        # it). Setting both gives the same update on every supported version (tested).
+        self.model_accepts_loss_kwargs = False
         self.loss_is_scaled_for_ga = False
         self._eval_generator: torch.Generator | None = None
 
@@ -170,10 +191,17 @@ class MDLMTrainer(Trainer):
             inputs["input_ids"], labels, config=self.masking, mask_token_id=self.mask_token_id, generator=generator
         )
         attention_mask = inputs.get("attention_mask")
+        positions = _position_ids(model, corrupted.input_ids, attention_mask)
         if self.head_on_masked_only and not return_outputs:
-            logits = masked_lm_logits(model, corrupted.input_ids, corrupted.masked, attention_mask=attention_mask)
+            logits = masked_lm_logits(
+                model, corrupted.input_ids, corrupted.masked, attention_mask=attention_mask, position_ids=positions
+            )
             return masked_diffusion_loss(logits, labels, corrupted, objective=self.masking.objective, scored_only=True)
-        outputs = model(input_ids=corrupted.input_ids, attention_mask=attention_mask)
+        outputs = model(
+            input_ids=corrupted.input_ids,
+            attention_mask=attention_mask,
+            **({} if positions is None else {"position_ids": positions}),
+        )
         loss = masked_diffusion_loss(outputs.logits, labels, corrupted, objective=self.masking.objective)
         return (loss, outputs) if return_outputs else loss
 
@@ -189,12 +217,37 @@ class MDLMTrainer(Trainer):
         return super().evaluate(*args, **kwargs)
 
 
+def _position_ids(
+    model: PreTrainedModel, input_ids: torch.Tensor, attention_mask: torch.Tensor | None
+) -> torch.Tensor | None:
+    """[B, L] explicit position ids for RoBERTa-style models, None for every other model.
+
+    RoBERTa (and XLM-R, CamemBERT, ...) number positions from ``padding_idx + 1`` and, left to
+    themselves, derive them from the tokens: every pad-id token gets the padding position and
+    shifts the tokens after it. With a tokenizer whose EOS is its pad token (the kit's tiny
+    one), the EOS separators of :func:`dlm_kit.data.group_texts` and trained EOS padding would
+    be read as padding. Positions are taken from the attention mask instead, so token i of a
+    row sits at ``padding_idx + 1 + i`` whatever it is. Other models count from 0 by default.
+    """
+    embeddings = getattr(model.base_model, "embeddings", None)
+    padding_idx = getattr(embeddings, "padding_idx", None)
+    if padding_idx is None or not hasattr(embeddings, "position_embeddings"):
+        return None
+    mask = torch.ones_like(input_ids) if attention_mask is None else attention_mask.long()
+    return mask.cumsum(dim=1) * mask + padding_idx
+
+
 class _LossHistory(TrainerCallback):
-    """Collects (step, loss) pairs as the Trainer logs them, for plots."""
+    """Collects (step, loss) pairs as the Trainer logs them, for plots, and counts the steps run."""
 
     def __init__(self) -> None:
         self.train: list[tuple[int, float]] = []
         self.eval: list[tuple[int, float]] = []
+        self.steps_run = 0
+        """Optimizer steps taken in this ``train()`` call (fewer than max_steps after a resume)."""
+
+    def on_step_end(self, args, state, control, **kwargs):
+        self.steps_run += 1
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         logs = logs or {}
@@ -245,6 +298,15 @@ def train(
     """
     if tokenizer.mask_token_id is None and config.objective != "ar":
         raise ValueError("The tokenizer has no mask token; load it with dlm_kit.backbones.load_backbone.")
+    if config.objective == "ar" and _sees_later_tokens(model):
+        raise ValueError(
+            f"objective='ar' trains next-token prediction, but {type(model).__name__} lets every position "
+            "see the tokens after it (a bidirectional masked LM), so it would learn to copy its input. "
+            "Train a causal LM for 'ar' (dlm_kit.baselines.load_causal_baseline, AutoModelForCausalLM), "
+            "or use objective='mdlm' or 'mlm' for this model."
+        )
+    # measured before training so that an unusual dataset fails now, not after a long run
+    mean_length = _mean_example_length(train_dataset)
     if config.gradient_checkpointing:
         model.gradient_checkpointing_enable()
     history = _LossHistory()
@@ -278,7 +340,10 @@ def train(
     if trainer.is_world_process_zero():
         _write_run_record(config, trainer, history)
     metrics = output.metrics
-    n_tokens = _count_tokens(train_dataset, config, trainer.args.world_size)
+    runtime = float(metrics.get("train_runtime", 0.0))
+    # this call's optimizer steps only: after a resume, train_runtime covers just those
+    global_batch = config.batch_size * config.gradient_accumulation_steps * trainer.args.world_size
+    n_tokens = history.steps_run * global_batch * mean_length
     return TrainResult(
         model=model,
         output_dir=config.output_dir,
@@ -286,8 +351,8 @@ def train(
         losses=[loss for _, loss in history.train],
         eval_steps=[s for s, _ in history.eval],
         eval_losses=[loss for _, loss in history.eval],
-        train_runtime_s=float(metrics.get("train_runtime", 0.0)),
-        tokens_per_second=n_tokens / max(float(metrics.get("train_runtime", 0.0)), 1e-9),
+        train_runtime_s=runtime,
+        tokens_per_second=n_tokens / max(runtime, 1e-9),
     )
 
 
@@ -310,8 +375,36 @@ def _write_run_record(config: TrainConfig, trainer: Trainer, history: _LossHisto
         json.dump(record, f, indent=2)
 
 
-def _count_tokens(dataset, config: TrainConfig, world_size: int) -> float:
-    """Approximate tokens processed: steps x global batch x mean example length."""
-    sample = dataset[: min(len(dataset), 256)]["input_ids"]
-    mean_length = sum(len(ids) for ids in sample) / max(len(sample), 1)
-    return config.max_steps * config.batch_size * config.gradient_accumulation_steps * world_size * mean_length
+def _mean_example_length(dataset, sample_size: int = 256) -> float:
+    """Mean ``input_ids`` length of the first ``sample_size`` examples.
+
+    Works for any dataset the Trainer takes: a ``datasets.Dataset``, a torch ``Dataset`` or a
+    plain list of dicts (indexed one by one), or an iterable dataset (its first examples).
+    """
+    if hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__"):
+        sample = [dataset[i] for i in range(min(len(dataset), sample_size))]
+    else:
+        sample = list(itertools.islice(iter(dataset), sample_size))
+    if not sample or not all(isinstance(ex, Mapping) and "input_ids" in ex for ex in sample):
+        raise ValueError(
+            "train_dataset: expected examples with an 'input_ids' field (e.g. from "
+            "dlm_kit.data.tokenize_chat_dataset or group_texts), got "
+            f"{type(sample[0]).__name__ if sample else 'no examples'}."
+        )
+    return sum(len(ex["input_ids"]) for ex in sample) / len(sample)
+
+
+@torch.no_grad()
+def _sees_later_tokens(model: PreTrainedModel) -> bool:
+    """Whether position 0's logits change when the tokens after it change (not a causal LM)."""
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    vocab = model.get_input_embeddings().num_embeddings
+    # two sequences that share their first token only; ids well inside any vocabulary
+    ids = torch.tensor([[5, 6, 7, 8], [5, 9, 10, 11]], device=device) % vocab
+    try:
+        logits = model(input_ids=ids).logits.float()
+    finally:
+        model.train(was_training)
+    return not torch.allclose(logits[0, 0], logits[1, 0], rtol=1e-3, atol=1e-3)

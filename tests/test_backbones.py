@@ -121,3 +121,40 @@ def test_from_scratch_keeps_architecture_and_tokenizer_but_not_weights():
     assert fresh_tok.get_vocab() == tok.get_vocab() and fresh_tok.chat_template == tok.chat_template
     name, weight = next((n, p) for n, p in trained.named_parameters() if p.dim() == 2)
     assert not torch.equal(dict(fresh.named_parameters())[name], weight)
+
+
+def _save(model, tok, folder):
+    model.save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return str(folder)
+
+
+def test_an_encoder_only_folder_warns_that_its_mlm_head_starts_random(tmp_path, tiny_tokenizer):
+    from transformers import BertModel
+
+    from dlm_kit.backbones import tiny_config
+
+    folder = _save(BertModel(tiny_config("bert", tiny_tokenizer, num_layers=1)), tiny_tokenizer, tmp_path / "encoder")
+    with pytest.warns(UserWarning, match=r"encoder: 6 weights of BertForMaskedLM .* start random: "
+                                         r"cls\.predictions\.bias, .*cls\.predictions\.transform\.dense\.weight\. "
+                                         r"An encoder-only checkpoint"):
+        model, _ = load_backbone(folder)
+    assert type(model).__name__ == "BertForMaskedLM"
+
+
+def test_minilm_and_a_complete_masked_lm_folder_load_without_that_warning(tmp_path):
+    import warnings
+
+    model, tok = load_backbone("tiny-bert", seed=0)
+    folder = _save(model, tok, tmp_path / "mlm")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        load_backbone("minilm")  # its new head is documented: fine-tuning it is the point
+        load_backbone(folder)
+    assert not [w for w in caught if "start random" in str(w.message)]
+
+
+@pytest.mark.parametrize("path", ["/nonexistent/run", "./runs/missing", "runs/sort/final", "~/no-such-run"])
+def test_a_missing_local_folder_says_so_instead_of_blaming_the_hub_id(path):
+    with pytest.raises(FileNotFoundError, match=r"No folder .* does not exist\)\. Pass the folder a training run wrote"):
+        load_backbone(path)

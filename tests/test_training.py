@@ -118,6 +118,9 @@ def test_resume_after_interruption_reproduces_the_uninterrupted_losses(tmp_path,
                     resume_from_checkpoint=True)
     assert resumed.steps == list(range(6, 11))
     assert first.losses + resumed.losses == pytest.approx(full.losses, rel=1e-5)
+    # throughput counts the 5 steps this call ran, not all 10: tokens = steps x batch x mean length
+    per_step = full.tokens_per_second * full.train_runtime_s / 10
+    assert resumed.tokens_per_second * resumed.train_runtime_s == pytest.approx(5 * per_step)
 
 
 @pytest.mark.slow
@@ -175,3 +178,137 @@ def test_autoregressive_baseline_trains_on_the_same_rows_and_answers(tmp_path):
     # answers stop at the trained EOS / end tag: no template text leaks into them
     assert len(replies) == 16 and not any("[" in r or "Question" in r for r in replies), replies
     assert sum(bool(r) for r in replies) >= 12, replies
+
+
+# ---- clear errors for settings a user can get wrong -------------------------------------------
+
+
+def test_unknown_objective_lists_all_three():
+    with pytest.raises(ValueError, match=r"objective='diffusion'.*'mdlm'.*'mlm'.*'ar'"):
+        TrainConfig(objective="diffusion")
+
+
+@pytest.mark.parametrize("learning_rate", [0.0, -1e-3, float("nan")])
+def test_a_learning_rate_that_is_not_positive_is_refused(learning_rate):
+    with pytest.raises(ValueError, match=r"learning_rate=.* must be positive, e\.g\. 2e-3"):
+        TrainConfig(learning_rate=learning_rate)
+
+
+def test_bf16_without_a_cuda_gpu_is_refused_with_the_fix(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ValueError, match=r"bf16=True .* torch\.cuda\.is_available\(\) is False; use bf16=None"):
+        TrainConfig(bf16=True)
+    assert TrainConfig(bf16=None).to_training_arguments().bf16 is False  # automatic: float32 on CPU
+
+
+def test_autoregressive_objective_refuses_a_masked_lm_before_training(tmp_path):
+    """A masked LM sees the next token, so 'ar' would train it to copy its input."""
+    model, tok = load_backbone("tiny-bert", seed=0)
+    data = tokenize_chat_dataset(make_synthetic_tasks(["copy"], n_train=8, n_test=0)["train"], tok)
+    with pytest.raises(ValueError, match=r"objective='ar' .* BertForMaskedLM .*load_causal_baseline.*'mdlm' or 'mlm'"):
+        train(model, tok, data, config=TrainConfig(output_dir=str(tmp_path / "ar"), objective="ar", max_steps=1,
+                                                   progress_bar=False))
+    assert not (tmp_path / "ar").exists()  # refused before anything was trained or saved
+
+
+def test_cli_trains_the_autoregressive_baseline_and_refuses_a_masked_kit_backbone(tmp_path):
+    from dlm_kit import cli
+
+    args = ["train", "--objective", "ar", "--task_families", "copy", "--n_train", "16", "--max_steps", "2",
+            "--batch_size", "4", "--progress_bar", "false"]
+    cli.main([*args, "--backbone", "tiny-gpt2", "--output_dir", str(tmp_path / "gpt2")])
+    assert json.load(open(tmp_path / "gpt2" / "config.json"))["architectures"] == ["GPT2LMHeadModel"]
+    with pytest.raises(ValueError, match=r"--objective ar .* 'tiny-bert' is a masked LM.*--backbone tiny-gpt2"):
+        cli.main([*args, "--backbone", "tiny-bert", "--output_dir", str(tmp_path / "bert")])
+
+
+# ---- any dataset the Trainer takes; throughput of a resumed run --------------------------------
+
+
+def test_training_on_a_plain_list_of_examples_returns_its_result(tmp_path):
+    model, tok = load_backbone("tiny-bert", seed=0)
+    data = tokenize_chat_dataset(make_synthetic_tasks(["sort"], n_train=16, n_test=0)["train"], tok)
+    rows = [dict(row) for row in data]  # a plain list is a valid torch dataset
+    result = train(model, tok, rows, config=TrainConfig(output_dir=str(tmp_path), max_steps=2, batch_size=8,
+                                                        logging_steps=1, progress_bar=False))
+    assert result.steps == [1, 2] and os.path.exists(tmp_path / "model.safetensors")
+    mean_length = sum(len(r["input_ids"]) for r in rows) / len(rows)
+    assert result.tokens_per_second * result.train_runtime_s == pytest.approx(2 * 8 * mean_length)
+
+
+# ---- gradient accumulation ----------------------------------------------------------------------
+
+
+def _content_masks(input_ids, labels, *, config, mask_token_id, generator=None):
+    """Masks that depend only on each row's tokens: a row gets the same mask in any batch."""
+    from dlm_kit.masking import CorruptedBatch
+
+    trainable = labels != -100
+    masked = ((input_ids + torch.arange(input_ids.shape[1])) % 2 == 0) & trainable
+    t = torch.full((input_ids.shape[0],), 0.5)
+    noisy = torch.where(masked, torch.full_like(input_ids, mask_token_id), input_ids)
+    return CorruptedBatch(input_ids=noisy, masked=masked, trainable=trainable, t=t, weights=1 / t)
+
+
+@pytest.mark.parametrize("trainer_predates_loss_is_scaled_for_ga", [False, True])
+def test_two_accumulated_batches_of_4_give_the_update_of_one_batch_of_8(
+    tmp_path, monkeypatch, trainer_predates_loss_is_scaled_for_ga
+):
+    """Plain SGD with lr=1 and no clipping, so the update is the gradient itself.
+
+    Trainers older than ``loss_is_scaled_for_ga`` (transformers < 5.x; the kit allows 4.48)
+    ignore that attribute and decide from ``model_accepts_loss_kwargs``: the second case
+    replays them.
+    """
+
+    class PlainSGD(training.MDLMTrainer):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.args.max_grad_norm = 0.0
+            if trainer_predates_loss_is_scaled_for_ga:
+                self.loss_is_scaled_for_ga = None
+
+        def create_optimizer(self, *args, **kwargs):
+            self.optimizer = torch.optim.SGD(self.model.parameters(), lr=1.0)
+            return self.optimizer
+
+    monkeypatch.setattr(training, "MDLMTrainer", PlainSGD)
+    monkeypatch.setattr(training, "corrupt", _content_masks)
+    ids = torch.randint(10, 400, (16, 12), generator=torch.Generator().manual_seed(0)).tolist()
+    rows = [{"input_ids": r, "labels": list(r)} for r in ids]  # same length: every micro-batch has 48 trainable
+
+    def one_step(batch_size, accumulation):
+        model, tok = load_backbone("tiny-bert", seed=0)
+        config = TrainConfig(output_dir=str(tmp_path / f"b{batch_size}"), max_steps=1, batch_size=batch_size,
+                             gradient_accumulation_steps=accumulation, warmup_ratio=0.0,
+                             lr_scheduler_type="constant", weight_decay=0.0, progress_bar=False)
+        return train(model, tok, rows, config=config).model.state_dict()
+
+    start = load_backbone("tiny-bert", seed=0)[0].state_dict()
+    whole, accumulated = one_step(8, 1), one_step(4, 2)
+    key = "cls.predictions.transform.dense.weight"
+    assert not torch.allclose(whole[key], start[key], atol=1e-4)  # the step did move the weights
+    for name, value in whole.items():
+        assert torch.allclose(accumulated[name], value, rtol=1e-4, atol=1e-6), name
+
+
+# ---- RoBERTa's positions -----------------------------------------------------------------------
+
+
+def test_roberta_training_numbers_positions_straight_through_eos_tokens(tmp_path):
+    """The tiny tokenizer's EOS is its pad id; RoBERTa must not read group_texts' separators as padding."""
+    import datasets
+
+    from dlm_kit.data import group_texts
+
+    model, tok = load_backbone("tiny-roberta", seed=0)
+    assert tok.eos_token_id == tok.pad_token_id == model.config.pad_token_id
+    docs = datasets.Dataset.from_dict({"text": ["Sort the letters: b a", "What is 2 + 3?", "Copy c d e f"] * 4})
+    blocks = group_texts(docs, tok, seq_length=16)
+    assert any(tok.eos_token_id in row[:-1] for row in blocks["input_ids"])  # separators inside blocks
+    seen = []
+    model.roberta.embeddings.position_embeddings.register_forward_hook(lambda m, args, out: seen.append(args[0]))
+    train(model, tok, blocks, config=TrainConfig(output_dir=str(tmp_path), max_steps=1, batch_size=len(blocks),
+                                                 progress_bar=False))
+    expected = tok.pad_token_id + 1 + torch.arange(16)
+    assert seen and all(torch.equal(positions, expected.expand_as(positions)) for positions in seen)
