@@ -62,7 +62,7 @@ except ImportError as error:  # an extra, not a core dependency
 from .backbones import load_backbone
 from .chat import trim_answer
 from .likelihood import _fit, encode_pair, exact_loglikelihood, is_greedy, mc_loglikelihood, rolling_windows
-from .sampling import generate
+from .sampling import context_length, generate
 
 __all__ = [
     "DiffusionLM",
@@ -217,7 +217,7 @@ class DiffusionLM(LM):
         self.name = pretrained if isinstance(pretrained, str) else type(model).__name__
         self.mc_num = int(mc_num)
         self.batch_size = 32 if str(batch_size).startswith("auto") else int(batch_size)
-        positions = getattr(model.config, "max_position_embeddings", None)
+        positions = context_length(model)  # RoBERTa takes fewer tokens than max_position_embeddings
         self.max_length = int(max_length) if max_length else positions
         self.sampling = dict(
             block_size=int(block_size) if block_size else None,

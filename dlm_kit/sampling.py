@@ -21,9 +21,21 @@ it matters:
 
 As in the reference, a position where the model predicts the mask token itself stays masked and
 competes again at later steps (it can even stay masked to the end: a trained model almost never
-predicts [MASK], random ones do). The model's logits are still computed for the whole canvas:
-running the output layer on fewer rows changes the BLAS blocking and, measured on a 50k
-vocabulary, the logits' last bits, which would break the same-tokens contract at near-ties.
+predicts [MASK], random ones do).
+
+Two modes. `mode="exact"` (the default of `generate`) computes the model's logits for the whole
+canvas, like the reference: running the output layer on fewer rows changes the BLAS blocking and,
+measured on a 50k vocabulary, the logits' last bits, which breaks token identity at near-ties.
+`mode="fast"` (the default of chat, the widget and evaluation) runs the encoder on the whole
+canvas and the MLM head only on the candidate positions (`dlm_kit.heads`), the same numbers up
+to float rounding; its agreement with the exact mode is measured in `docs/performance.md`.
+`stop_sequences` ends a row at a token sequence such as the end-of-answer tag, as exactly as
+`stop_at_eos` ends it at EOS.
+
+Positions: `context_length(model)` is how many tokens a model takes (RoBERTa numbers positions
+from `pad_token_id + 1`, so it takes fewer than `max_position_embeddings`), and RoBERTa-style
+models get explicit position ids, so a committed EOS that equals the pad id is not taken for
+padding (which would shift every later position).
 """
 
 from __future__ import annotations
@@ -34,13 +46,18 @@ import warnings
 from dataclasses import dataclass
 from typing import Callable, Literal, Sequence
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["GenerationOutput", "GenerationStep", "Remasking", "generate"]
+from .heads import split_masked_lm
+
+__all__ = ["GenerationOutput", "GenerationStep", "Mode", "Remasking", "context_length", "generate"]
 
 Remasking = Literal["low_confidence", "random"]
 _REMASKING = ("low_confidence", "random")
+Mode = Literal["exact", "fast"]
+_MODES = ("exact", "fast")
 
 
 @dataclass
@@ -104,6 +121,8 @@ def generate(
     attention_mask: torch.Tensor | None = None,
     eos_token_id: int | None = None,
     on_step: Callable[[GenerationStep], None] | None = None,
+    mode: Mode = "exact",
+    stop_sequences: Sequence[Sequence[int]] = (),
 ) -> GenerationOutput:
     """Generate `max_new_tokens` tokens after each prompt with a masked LM.
 
@@ -133,7 +152,8 @@ def generate(
         stop_at_eos: exact early exit: a row is finished once it has committed an EOS with no
             mask before it (its text up to that EOS can no longer change); its remaining masked
             positions are filled with `eos_token_id` and it leaves the batch; generation stops
-            when every row is finished. Tokens up to the first EOS equal a run without it.
+            when every row is finished. Tokens up to the first EOS equal a run without it
+            (in float32 up to the batch caveat below).
         mask_token_id: id of the mask token; default `model.config.mask_token_id`. Usually
             `tokenizer.mask_token_id`.
         return_history: record a `GenerationStep` after every step.
@@ -144,11 +164,25 @@ def generate(
         eos_token_id: for `stop_at_eos`; default `model.config.eos_token_id`.
         on_step: called with each step's `GenerationStep` as soon as the step is done (live
             views: the terminal, the widget); an addition to the reference's arguments.
+        mode: "exact" computes the logits over the whole canvas, as the reference (same tokens);
+            "fast" runs the MLM head only on the candidate positions (same logits up to float
+            rounding, so the same tokens except at float32 near-ties; for architectures
+            `dlm_kit.heads.split_masked_lm` does not know, the full forward, indexed).
+        stop_sequences: token-id sequences that end an answer, e.g. the ids of the end-of-answer
+            tag `[/Answer]`: a row is also finished once one of them is committed whole with no
+            mask before it (exact, like `stop_at_eos`: the text before it cannot change); its
+            remaining masks are filled with `eos_token_id` (or the config's EOS, else the pad id).
 
     Returns:
         GenerationOutput with `.sequences` [B, P_max + max_new_tokens] (layout in its docstring),
         `.new_tokens` [B, max_new_tokens], `.prompt_lengths`, `.nfe`, `.steps_taken`,
         `.history`.
+
+    Batched == one at a time, precisely: each row keeps the positions it has alone and padding is
+    hidden by the attention mask, so a row computes the same function batched or alone, and in
+    float64 the tokens are identical (tested). In float32 a different batch shape (padding, rows
+    leaving the batch) changes the kernels' rounding, so logits move by ~1e-6 and a near-tie
+    between two candidates can flip (measured: 1 prompt in 41 on random ModernBERTs).
 
     Example:
         >>> from transformers import BertConfig, BertForMaskedLM
@@ -163,12 +197,15 @@ def generate(
     """
     config = model.config
     _check_settings(max_new_tokens, steps, block_size, temperature, remasking, cfg_scale, threshold)
+    if mode not in _MODES:
+        raise ValueError(f"mode={mode!r}: allowed values are {_MODES} ('exact' = the reference's tokens).")
     mask_id = _token_id(mask_token_id, config, "mask_token_id", "tokenizer.mask_token_id")
     eos_id = None
     if stop_at_eos:
         eos_id = _token_id(eos_token_id, config, "eos_token_id", "tokenizer.eos_token_id")
         if eos_id == mask_id:
             raise ValueError(f"eos_token_id={eos_id} equals mask_token_id; pass the id that ends an answer.")
+    stops = _stop_sequences(stop_sequences, mask_id)
     if model.training:
         warnings.warn("model is in training mode: dropout makes generation random; call model.eval().")
 
@@ -176,7 +213,8 @@ def generate(
     pad_id = getattr(config, "pad_token_id", None)
     pad_id = pad_id if isinstance(pad_id, int) else 0
     prompts, lengths = _prompt_batch(input_ids, attention_mask, pad_id, device)
-    _check_prompts(prompts, lengths, mask_id, max_new_tokens, config)
+    _check_prompts(prompts, lengths, mask_id, max_new_tokens, block_size, model)
+    fill_id = eos_id if eos_id is not None else _fill_id(eos_token_id, config, pad_id)
 
     # Canvas, row i = [prompt_i, max_new_tokens masks, pads]: every row keeps the positions it
     # would have alone, so batched == one at a time; pads are hidden by the attention mask.
@@ -190,6 +228,10 @@ def generate(
     x[in_prompt] = prompts[in_prompt[:, :p_max]]
     # Without padding, pass no mask at all, exactly like the reference (same kernels, same bits).
     attn = None if bool(real.all()) else real.long()
+    # RoBERTa-style models: explicit positions (else a committed EOS = pad id is read as padding)
+    positions = _position_ids(model, batch, length, device)
+    forward = _Forward(model, mode, positions)
+    stopping = eos_id is not None or bool(stops)
 
     num_blocks = max_new_tokens // block_size
     steps_per_block = steps // num_blocks
@@ -210,7 +252,7 @@ def generate(
             xr, cand = x[rows], candidates[rows]
 
             attn_r = None if attn is None else attn[rows]
-            logits = _candidate_logits(model, xr, attn_r, in_prompt[rows], cand, mask_id, cfg_scale)
+            logits = forward.candidate_logits(xr, attn_r, rows, in_prompt[rows], cand, mask_id, cfg_scale)
             nfe += 2 if cfg_scale > 0 else 1
             want_prob = remasking == "low_confidence" or return_history or on_step is not None
             tokens, prob = _predict(logits, temperature, generator, want_prob)  # [M], [M]
@@ -223,8 +265,9 @@ def generate(
             revealed = commit & (proposal != mask_id)
 
             filled = None
-            if eos_id is not None:
-                filled = _finish_at_eos(x, rows, in_new[rows], finished, eos_id, mask_id)
+            if stopping:
+                ends = ([[eos_id]] if eos_id is not None else []) + stops
+                filled = _finish_at_stops(x, rows, in_new[rows], finished, ends, fill_id, mask_id)
             if history is not None or on_step is not None:
                 record = _record(x, rows, revealed, filled, cand, prob, block, steps_taken)
                 if history is not None:
@@ -232,33 +275,93 @@ def generate(
                 if on_step is not None:
                     on_step(record)
             steps_taken += 1
-            if eos_id is not None and bool(finished.all()):
+            if stopping and bool(finished.all()):
                 break
-        if eos_id is not None and bool(finished.all()):
+        if stopping and bool(finished.all()):
             break
 
     return GenerationOutput(x, lengths, nfe, steps_taken, history)
 
 
-def _candidate_logits(
-    model: torch.nn.Module,
-    x: torch.Tensor,
-    attention_mask: torch.Tensor | None,
-    in_prompt: torch.Tensor,
-    candidates: torch.Tensor,
-    mask_id: int,
-    cfg_scale: float,
-) -> torch.Tensor:
-    """Logits [M, V] at the `candidates` [R, L] (bool) of canvases `x` [R, L]."""
-    if cfg_scale <= 0:
-        return model(input_ids=x, attention_mask=attention_mask).logits[candidates]
-    # Classifier-free guidance: the unconditional input hides the prompt behind masks. Both halves
-    # run in one batch, conditional first, and combine in the reference's order of operations.
-    x = torch.cat([x, x.masked_fill(in_prompt, mask_id)])
-    attention_mask = None if attention_mask is None else attention_mask.repeat(2, 1)
-    cond, uncond = model(input_ids=x, attention_mask=attention_mask).logits.chunk(2)
-    uncond = uncond[candidates]
-    return uncond + (cfg_scale + 1) * (cond[candidates] - uncond)
+def context_length(model: torch.nn.Module) -> int | None:
+    """How many tokens, prompt and new together, `model` takes; None if its config sets no limit.
+
+    `model.config.max_position_embeddings`, less the position ids that RoBERTa-style models skip:
+    they number positions from `pad_token_id + 1`, so only `max_position_embeddings -
+    pad_token_id - 1` tokens fit (BERT and ModernBERT take all of them).
+
+    Example:
+        >>> from transformers import RobertaConfig, RobertaForMaskedLM
+        >>> config = RobertaConfig(vocab_size=32, hidden_size=8, num_hidden_layers=1, num_attention_heads=1,
+        ...                        intermediate_size=8, max_position_embeddings=514, pad_token_id=1)
+        >>> context_length(RobertaForMaskedLM(config))
+        512
+    """
+    limit = getattr(model.config, "max_position_embeddings", None)
+    if not isinstance(limit, numbers.Integral):
+        return None
+    return int(limit) - _position_offset(model)
+
+
+def _position_offset(model: torch.nn.Module) -> int:
+    """The first position id: pad_token_id + 1 for RoBERTa-style embeddings, else 0."""
+    for module in model.modules():
+        padding_idx = getattr(module, "padding_idx", None)
+        if hasattr(module, "create_position_ids_from_input_ids") and isinstance(padding_idx, int):
+            return padding_idx + 1
+    return 0
+
+
+def _position_ids(model: torch.nn.Module, batch: int, length: int, device: torch.device) -> torch.Tensor | None:
+    """[B, L] explicit positions for RoBERTa-style models, else None (the model's own arange).
+
+    RoBERTa derives positions from the input, skipping every pad id: with EOS = PAD (the tiny
+    tokenizer) each committed EOS would count as padding and shift the positions after it.
+    """
+    offset = _position_offset(model)
+    if offset == 0:
+        return None
+    return (offset + torch.arange(length, device=device)).expand(batch, length)
+
+
+class _Forward:
+    """The model's logits at the candidate positions: the whole canvas's logits indexed ("exact",
+    as the reference), or the encoder on the canvas and the MLM head on the candidates ("fast")."""
+
+    def __init__(self, model: torch.nn.Module, mode: str, positions: torch.Tensor | None) -> None:
+        self.model = model
+        self.parts = split_masked_lm(model) if mode == "fast" else None
+        self.positions = positions
+
+    def candidate_logits(
+        self,
+        x: torch.Tensor,
+        attention_mask: torch.Tensor | None,
+        rows: torch.Tensor,
+        in_prompt: torch.Tensor,
+        candidates: torch.Tensor,
+        mask_id: int,
+        cfg_scale: float,
+    ) -> torch.Tensor:
+        """Logits [M, V] at the `candidates` [R, L] (bool) of canvases `x` [R, L] (canvas `rows`)."""
+        positions = None if self.positions is None else self.positions[rows]
+        if cfg_scale <= 0:
+            return self._logits_at(x, attention_mask, positions, candidates)
+        # Classifier-free guidance: the unconditional input hides the prompt behind masks. Both
+        # halves run in one batch, conditional first, and combine in the reference's order.
+        x = torch.cat([x, x.masked_fill(in_prompt, mask_id)])
+        attention_mask = None if attention_mask is None else attention_mask.repeat(2, 1)
+        positions = None if positions is None else positions.repeat(2, 1)
+        cond, uncond = self._logits_at(x, attention_mask, positions, candidates.repeat(2, 1)).chunk(2)
+        return uncond + (cfg_scale + 1) * (cond - uncond)
+
+    def _logits_at(self, x, attention_mask, positions, where) -> torch.Tensor:
+        kwargs = {} if positions is None else {"position_ids": positions}
+        if self.parts is None:
+            return self.model(input_ids=x, attention_mask=attention_mask, **kwargs).logits[where]
+        encoder, head = self.parts
+        hidden = encoder(input_ids=x, attention_mask=attention_mask, **kwargs)[0]  # [R, L, H]
+        return head(hidden[where])  # [M, V]: the head, hidden x vocabulary, only where needed
 
 
 def _predict(
@@ -320,28 +423,76 @@ def _top_k_mask(score: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
     return torch.zeros_like(score, dtype=torch.bool).scatter(1, top, keep)
 
 
-def _finish_at_eos(
+def _finish_at_stops(
     x: torch.Tensor,
     rows: torch.Tensor,
     in_new: torch.Tensor,
     finished: torch.Tensor,
-    eos_id: int,
+    stops: list[list[int]],
+    fill_id: int,
     mask_id: int,
 ) -> torch.Tensor:
-    """Finish the `rows` whose first new EOS has no mask before it, filling their masks with EOS.
+    """Finish the `rows` whose first stop sequence (EOS, an end tag) is committed whole with no
+    mask before it, filling their remaining masks with `fill_id`.
 
     `in_new` [R, L] marks the new-token positions. Updates `x` and `finished` in place; returns
     the filled positions, bool [R, L].
     """
     xr, end = x[rows], x.shape[1]
-    is_eos, is_mask = (xr == eos_id) & in_new, (xr == mask_id) & in_new
-    first_eos = torch.where(is_eos.any(1), is_eos.int().argmax(1), end)  # argmax: first True
+    is_mask = (xr == mask_id) & in_new
+    at_stop = torch.zeros_like(is_mask)  # [R, L]: a stop sequence starts here
+    for stop in stops:
+        n = len(stop)
+        if n > end:
+            continue
+        windows = xr.unfold(1, n, 1)  # [R, L - n + 1, n]
+        match = (windows == torch.tensor(stop, device=x.device)).all(-1)
+        match &= in_new[:, : end - n + 1] & in_new[:, n - 1 :]  # whole sequence among new tokens
+        at_stop[:, : end - n + 1] |= match
+    first_stop = torch.where(at_stop.any(1), at_stop.int().argmax(1), end)  # argmax: first True
     first_mask = torch.where(is_mask.any(1), is_mask.int().argmax(1), end)
-    done = is_eos.any(1) & (first_mask > first_eos)
+    done = at_stop.any(1) & (first_mask > first_stop)
     filled = done[:, None] & is_mask
-    x[rows] = xr.masked_fill(filled, eos_id)
+    x[rows] = xr.masked_fill(filled, fill_id)
     finished[rows] |= done
     return filled
+
+
+def _stop_sequences(stop_sequences: Sequence[Sequence[int]], mask_id: int) -> list[list[int]]:
+    """`stop_sequences` as lists of ints, or a ValueError saying what to pass."""
+    fix = "pass a list of token-id lists, e.g. [tokenizer('[/Answer]', add_special_tokens=False)['input_ids']]"
+    if isinstance(stop_sequences, (str, bytes)) or not isinstance(stop_sequences, Sequence):
+        raise ValueError(f"stop_sequences={stop_sequences!r}: {fix}.")
+    result = []
+    for stop in stop_sequences:
+        ids = _int_list(stop)
+        if not ids:
+            raise ValueError(f"stop_sequences: {stop!r} is not a non-empty sequence of token ids; {fix}.")
+        if mask_id in ids:
+            raise ValueError(f"stop_sequences: {ids} contains mask_token_id={mask_id}; a stop must be real tokens.")
+        result.append(ids)
+    return result
+
+
+def _int_list(ids) -> list[int] | None:
+    """A 1-D sequence of integer ids (list, tuple, numpy array, tensor) as a list; else None."""
+    if isinstance(ids, (np.ndarray, torch.Tensor)):
+        integer = ids.dtype.kind in "iu" if isinstance(ids, np.ndarray) else not (
+            ids.dtype.is_floating_point or ids.dtype.is_complex or ids.dtype is torch.bool)
+        return [int(t) for t in ids.tolist()] if ids.ndim == 1 and integer else None
+    if not isinstance(ids, (list, tuple)):
+        return None
+    if not all(isinstance(t, numbers.Integral) and not isinstance(t, bool) for t in ids):
+        return None
+    return [int(t) for t in ids]
+
+
+def _fill_id(eos_token_id: int | None, config, pad_id: int) -> int:
+    """What fills a row's masks after a stop sequence: the EOS id if known, else the pad id."""
+    for value in (eos_token_id, getattr(config, "eos_token_id", None)):
+        if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+            return int(value)
+    return pad_id
 
 
 def _record(
@@ -438,6 +589,13 @@ def _prompt_batch(
     device: torch.device,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Prompts as ([B, P_max] long, right-padded with pad_id; [B] lengths) on `device`."""
+    if isinstance(input_ids, np.ndarray):
+        if input_ids.dtype.kind not in "iu":
+            raise ValueError(
+                f"input_ids: expected integer token ids, got a numpy array of {input_ids.dtype}; "
+                "pass input_ids.astype('int64')."
+            )
+        input_ids = torch.from_numpy(input_ids.astype(np.int64))
     if isinstance(input_ids, torch.Tensor):
         if input_ids.dim() != 2 or input_ids.dtype.is_floating_point or input_ids.dtype is torch.bool:
             raise ValueError(
@@ -462,10 +620,9 @@ def _prompt_batch(
             raise ValueError(
                 "attention_mask is for tensor input_ids; a list of prompts already gives each length."
             )
-        prompts = [p for p in input_ids] if isinstance(input_ids, (list, tuple)) else []
-        if not prompts or not all(
-            isinstance(p, (list, tuple)) and all(isinstance(t, int) for t in p) for p in prompts
-        ):
+        # prompts may be lists of Python or numpy ints, numpy arrays or 1-D tensors
+        prompts = [_int_list(p) for p in input_ids] if isinstance(input_ids, (list, tuple)) else []
+        if not prompts or any(p is None for p in prompts):
             raise ValueError(
                 "input_ids: expected a [B, P] tensor or a list of prompts (lists of ints), got "
                 f"{type(input_ids).__name__}; for one prompt pass [ids]."
@@ -488,16 +645,32 @@ def _prompt_batch(
 
 
 def _check_prompts(
-    prompts: torch.Tensor, lengths: torch.Tensor, mask_id: int, max_new_tokens: int, config
+    prompts: torch.Tensor,
+    lengths: torch.Tensor,
+    mask_id: int,
+    max_new_tokens: int,
+    block_size: int,
+    model: torch.nn.Module,
 ) -> None:
     """Raise ValueError for prompts the model cannot take."""
-    p_max = prompts.shape[1]
-    limit = getattr(config, "max_position_embeddings", None)
+    p_max, config = prompts.shape[1], model.config
+    limit = context_length(model)
     if limit is not None and p_max + max_new_tokens > limit:
+        offset = _position_offset(model)
+        source = f"model.config.max_position_embeddings={config.max_position_embeddings}" + (
+            f" less the {offset} position ids this RoBERTa-style model skips" if offset else "")
+        room = limit - p_max
+        fixes = []
+        if max_new_tokens < limit:
+            fixes.append(f"shorten the prompt to at most {limit - max_new_tokens} tokens (e.g. keep its last ones)")
+        if room >= block_size:
+            fixes.append(f"lower max_new_tokens to {room // block_size * block_size} or less (a multiple of "
+                         f"block_size={block_size})")
+        elif room >= 1:
+            fixes.append(f"lower max_new_tokens and block_size to {room} or less")
         raise ValueError(
-            f"prompt length {p_max} + max_new_tokens={max_new_tokens} = {p_max + max_new_tokens} "
-            f"exceeds model.config.max_position_embeddings={limit}; shorten the prompt or pass "
-            f"max_new_tokens<={max(limit - p_max, 0)} (a multiple of block_size)."
+            f"the longest prompt has {p_max} tokens and max_new_tokens={max_new_tokens}: {p_max + max_new_tokens} "
+            f"positions exceed the model's context of {limit} ({source}); " + " or ".join(fixes) + "."
         )
     real = torch.arange(p_max, device=prompts.device) < lengths[:, None]
     vocab = getattr(config, "vocab_size", None)

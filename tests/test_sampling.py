@@ -6,12 +6,20 @@ import doctest
 from functools import lru_cache
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 import torch
-from transformers import BertConfig, BertForMaskedLM, ModernBertConfig, ModernBertForMaskedLM
+from transformers import (
+    BertConfig,
+    BertForMaskedLM,
+    ModernBertConfig,
+    ModernBertForMaskedLM,
+    RobertaConfig,
+    RobertaForMaskedLM,
+)
 
 import dlm_kit.sampling as sampling
-from dlm_kit.sampling import GenerationOutput, generate
+from dlm_kit.sampling import GenerationOutput, context_length, generate
 from reference_sampler import reference_generate
 
 VOCAB, MASK, EOS, PAD = 128, 4, 2, 0
@@ -134,16 +142,42 @@ def test_random_remasking_replays_the_reference_with_the_same_seed(arch, seed):
 # --- batches of prompts of different lengths --------------------------------------------------
 
 
+@pytest.mark.parametrize("mode", ["exact", "fast"])
 @pytest.mark.parametrize("cfg_scale", [0.0, 2.0])
 @pytest.mark.parametrize("arch", ARCHS)
-def test_batched_prompts_of_different_lengths_match_one_at_a_time(arch, cfg_scale):
-    model = cached_model(arch)
+def test_in_float64_batched_prompts_of_different_lengths_give_the_tokens_of_one_at_a_time(arch, cfg_scale, mode):
+    # The documented contract: a padded row computes the same function as alone; float64 leaves
+    # no rounding difference for a near-tie to flip. initializer_range=0.02 makes near-ties common.
+    torch.manual_seed(3)
+    config = dict(vocab_size=VOCAB, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                  intermediate_size=64, max_position_embeddings=96, pad_token_id=PAD)
+    model = (BertForMaskedLM(BertConfig(**config)) if arch == "bert" else ModernBertForMaskedLM(
+        ModernBertConfig(**config, global_attn_every_n_layers=2, local_attention=16))).double().eval()
     prompts = [random_prompt(n, seed=n)[0].tolist() for n in (3, 9, 1, 6)]
-    kwargs = dict(max_new_tokens=16, steps=8, block_size=8, cfg_scale=cfg_scale, mask_token_id=MASK)
+    kwargs = dict(max_new_tokens=16, steps=8, block_size=8, cfg_scale=cfg_scale, mask_token_id=MASK, mode=mode)
     batched = generate(model, prompts, **kwargs)
     for row, prompt in enumerate(prompts):
         alone = generate(model, [prompt], **kwargs)
         assert torch.equal(batched.new_tokens[row], alone.new_tokens[0]), f"row {row}"
+
+
+@pytest.mark.parametrize("cfg_scale", [0.0, 2.0])
+@pytest.mark.parametrize("arch", ARCHS)
+def test_in_float32_batched_confidences_equal_one_at_a_time_up_to_rounding(arch, cfg_scale):
+    # What float32 guarantees: the same probabilities up to rounding (~1e-6), hence the same tokens
+    # wherever no two candidates are that close (true of these models, initializer_range=0.2).
+    model = cached_model(arch)
+    prompts = [random_prompt(n, seed=n)[0].tolist() for n in (3, 9, 1, 6)]
+    kwargs = dict(max_new_tokens=16, steps=8, block_size=8, cfg_scale=cfg_scale, mask_token_id=MASK,
+                  return_history=True)
+    batched = generate(model, prompts, **kwargs)
+    for row, prompt in enumerate(prompts):
+        alone = generate(model, [prompt], **kwargs)
+        assert torch.equal(batched.new_tokens[row], alone.new_tokens[0]), f"row {row}"
+        n = len(prompt) + 16
+        for b_step, a_step in zip(batched.history, alone.history):
+            torch.testing.assert_close(b_step.confidence[row, :n], a_step.confidence[0], atol=1e-5, rtol=0,
+                                       equal_nan=True)
 
 
 def test_padded_batch_layout_is_prompt_then_new_tokens_then_padding():
@@ -324,6 +358,59 @@ def test_output_reports_forward_passes_counting_guidance_as_two():
     assert (out.steps_taken, out.nfe) == (4, 8)
 
 
+# --- positions: RoBERTa ------------------------------------------------------------------------
+
+
+def build_roberta(pad: int, max_positions: int, seed: int = 0) -> torch.nn.Module:
+    """A random 2-layer RoBERTa whose pad id is `pad` (RoBERTa numbers positions from pad + 1)."""
+    torch.manual_seed(seed)
+    config = RobertaConfig(
+        vocab_size=VOCAB, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+        intermediate_size=64, max_position_embeddings=max_positions, initializer_range=0.2,
+        pad_token_id=pad, eos_token_id=EOS, attn_implementation="sdpa",
+    )
+    return RobertaForMaskedLM(config).eval()
+
+
+def test_roberta_context_leaves_out_the_position_ids_it_skips():
+    model = build_roberta(pad=PAD, max_positions=41)  # positions 1..40: 40 tokens fit
+    assert context_length(model) == 40 and context_length(cached_model("bert")) == 96
+    out = generate(model, random_prompt(8, seed=0), max_new_tokens=32, steps=8, block_size=32, mask_token_id=MASK)
+    assert out.sequences.shape == (1, 40)
+    with pytest.raises(ValueError, match=r"context of 40 .*shorten the prompt to at most 8 tokens"):
+        generate(model, random_prompt(9, seed=0), max_new_tokens=32, steps=8, block_size=32, mask_token_id=MASK)
+
+
+def test_an_eos_equal_to_the_pad_id_does_not_shift_roberta_positions():
+    # With EOS = PAD (the tiny tokenizer), RoBERTa's own position ids skip every EOS, in a
+    # multi-turn prompt or committed, and shift all later positions. The same network with a pad
+    # id that never occurs (its position table moved to match) must generate the same tokens.
+    eos_is_pad = build_roberta(pad=EOS, max_positions=41)
+    unused_pad = build_roberta(pad=100, max_positions=41 + 98)  # positions from 101 instead of 3
+    unused_pad.load_state_dict(eos_is_pad.state_dict() | {
+        "roberta.embeddings.position_embeddings.weight": torch.cat([
+            torch.zeros(98, 32), eos_is_pad.roberta.embeddings.position_embeddings.weight])})
+    prompt = [11, 12, 13, EOS, 14, 15]  # an earlier turn ended by EOS
+    kwargs = dict(max_new_tokens=32, steps=32, block_size=8, mask_token_id=MASK)
+    out = generate(eos_is_pad, [prompt], **kwargs)
+    assert torch.equal(out.sequences, generate(unused_pad, [prompt], **kwargs).sequences)
+
+
+# --- prompts as numpy ---------------------------------------------------------------------------
+
+
+def test_numpy_integer_prompts_give_the_same_tokens_as_lists_of_ints():
+    model, prompts = cached_model("bert"), [[11, 12, 13], [21, 22]]
+    kwargs = dict(max_new_tokens=8, steps=8, block_size=8, mask_token_id=MASK)
+    expected = generate(model, prompts, **kwargs).sequences
+    as_numpy = [np.array(p, dtype=np.int64) for p in prompts]
+    assert torch.equal(generate(model, as_numpy, **kwargs).sequences, expected)
+    assert torch.equal(generate(model, [[np.int32(t) for t in p] for p in prompts], **kwargs).sequences, expected)
+    same_length = np.array([[11, 12, 13], [21, 22, 23]], dtype=np.int32)
+    assert torch.equal(generate(model, same_length, **kwargs).sequences,
+                       generate(model, torch.tensor(same_length), **kwargs).sequences)
+
+
 # --- errors -----------------------------------------------------------------------------------
 
 ERRORS = [
@@ -344,6 +431,15 @@ ERRORS = [
     (dict(input_ids=[5, 6, 7]), r"list of prompts.*pass \[ids\]"),
     (dict(input_ids=torch.tensor([5, 6])), r"\[B, P\].*input_ids\[None\]"),
     (dict(input_ids=[[5, MASK, 6]]), "contains mask_token_id=4"),
+    (dict(input_ids=[[5] * 90]), r"98 positions exceed the model's context of 96 .*shorten the prompt to at "
+                                 r"most 88 tokens .*or lower max_new_tokens and block_size to 6 or less\.$"),
+    (dict(input_ids=[[5] * 100]), r"shorten the prompt to at most 88 tokens \(e\.g\. keep its last ones\)\.$"),
+    (dict(input_ids=[[5] * 85], max_new_tokens=16, block_size=8, steps=16), r"lower max_new_tokens to 8 or less"),
+    (dict(input_ids=np.array([[5.0, 6.0]])), r"numpy array of float64; pass input_ids\.astype\('int64'\)"),
+    (dict(input_ids=[[5, 6.0]]), r"list of prompts \(lists of ints\)"),
+    (dict(mode="quick"), r"mode='quick': allowed values are \('exact', 'fast'\)"),
+    (dict(stop_sequences=[7, 8]), r"stop_sequences: 7 is not a non-empty sequence"),
+    (dict(stop_sequences=[[MASK]]), r"contains mask_token_id=4"),
 ]
 
 
@@ -365,3 +461,13 @@ def test_no_gradients_are_recorded():
     out = generate(cached_model("bert"), [[5, 6]], max_new_tokens=4, steps=4, block_size=4,
                    mask_token_id=MASK, return_history=True)
     assert not out.history[0].confidence.requires_grad
+
+
+def test_the_evaluator_fits_requests_into_the_models_real_context():
+    pytest.importorskip("lm_eval")
+    from dlm_kit.backbones import load_backbone
+    from dlm_kit.evaluation import DiffusionLM
+
+    model, tok = load_backbone("tiny-roberta", seed=0)  # 513 position ids, the first is skipped
+    lm = DiffusionLM(model, tok, device="cpu")
+    assert lm.max_length == context_length(model) == 512
