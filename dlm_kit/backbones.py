@@ -106,7 +106,18 @@ KIT_MODELS = {
     "tiny-wiki-mdlm": "scripts/train_tiny_wiki.py --objective mdlm",
 }
 """Trained tiny models committed in the repository's ``models/`` folder → the recipe that made each."""
-MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
+
+
+def _models_dir() -> Path:
+    """``$DLM_KIT_MODELS`` if set, else the wheel's copy (``dlm_kit/_models``), else the checkout's ``models/``."""
+    if os.environ.get("DLM_KIT_MODELS"):
+        return Path(os.environ["DLM_KIT_MODELS"]).expanduser()
+    packaged = Path(__file__).resolve().parent / "_models"  # only in an installed wheel (pyproject.toml)
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parents[1] / "models"
+
+
+MODELS_DIR = _models_dir()
+"""Where the kit names of :data:`KIT_MODELS` are found (read once, at import)."""
 _TINY_SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 
 
@@ -320,9 +331,9 @@ def load_backbone(
         path = MODELS_DIR / name_or_path
         if not (path / "config.json").exists() and not (path / DELTA_CONFIG).exists():
             raise FileNotFoundError(
-                f"{name_or_path!r} lives in the dlm-kit repository's models/ folder, not in the pip "
-                f"package, and {path} is missing. Clone the repository (the Colab cell of each notebook "
-                f"does) or recreate it: python {KIT_MODELS[name_or_path]}"
+                f"{name_or_path!r} is not in {path}. The kit models come with the dlm-kit wheel and the "
+                f"repository's models/ folder; point DLM_KIT_MODELS at a folder that holds {name_or_path}/ "
+                f"(e.g. a clone's models/), or recreate it: python {KIT_MODELS[name_or_path]}"
             )
         return load_backbone(str(path), dtype=dtype, attn_implementation=attn_implementation, from_scratch=from_scratch)
     elif name_or_path in ("tiny-bert", "tiny-modernbert", "tiny-roberta"):

@@ -83,8 +83,9 @@ logger = logging.getLogger(__name__)
 
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
-TASKS_DIR = Path(__file__).resolve().parents[1] / "data" / "tasks"
-"""The repository's offline lm-eval tasks (project-authored YAML + JSONL)."""
+_PACKAGED_TASKS = Path(__file__).resolve().parent / "_tasks"  # only in an installed wheel (pyproject.toml)
+TASKS_DIR = _PACKAGED_TASKS if _PACKAGED_TASKS.is_dir() else Path(__file__).resolve().parents[1] / "data" / "tasks"
+"""The offline lm-eval tasks (project-authored YAML + JSONL): the wheel's copy, else the checkout's data/tasks."""
 
 LOCAL_TASKS = ("dlm_kit_synthetic_gen", "dlm_kit_synthetic_mc")
 """Offline tasks in :data:`TASKS_DIR`: exact match by generation, and multiple choice by likelihood."""
@@ -114,8 +115,8 @@ def task_manager(include_path: str | os.PathLike | None = None, **kwargs: Any):
     path = Path(include_path) if include_path is not None else TASKS_DIR
     if not path.is_dir():
         raise FileNotFoundError(
-            f"No task folder at {path}. The offline tasks live in the dlm-kit repository's "
-            "data/tasks/ (not in the pip package): clone the repository, or pass include_path= "
+            f"No task folder at {path}. The offline tasks come with the dlm-kit wheel and the "
+            "repository's data/tasks/: reinstall dlm-kit, or pass include_path= "
             "to a folder of lm-eval task YAMLs."
         )
     return TaskManager(include_path=str(path), **kwargs)

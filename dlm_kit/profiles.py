@@ -1,4 +1,4 @@
-"""Run presets: the `tiny` profile (CPU, offline, minutes) and the `full` profile (GPU, hub).
+"""Run presets: `tiny` (CPU, offline, minutes), `full` (GPU, hub) and `smoke` (`full` offline).
 
 Every notebook reads one profile in its first cells, so the same notebook teaches on a laptop
 in CI and reproduces the seed's experiments on a GPU with internet access:
@@ -9,24 +9,32 @@ in CI and reproduces the seed's experiments on a GPU with internet access:
 
 The profile is chosen by the ``profile`` argument, else the ``DLM_KIT_PROFILE`` environment
 variable, else ``tiny``. Notebooks change a field with :func:`dataclasses.replace`.
+
+`smoke` is `full` with every hub id swapped for a local stand-in of the same layout (toy
+random-weight models with real-format tokenizers, hub-layout parquet data) and every size and
+step count shrunk, so CI executes the notebooks' `full` branches in minutes. The stand-ins are
+built by ``python scripts/make_smoke_assets.py`` into :func:`smoke_dir`.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Literal
 
-__all__ = ["Profile", "get_profile", "PROFILE_NAMES"]
+__all__ = ["Profile", "get_profile", "PROFILE_NAMES", "SMOKE_STANDINS", "smoke_dir"]
 
-PROFILE_NAMES = ("tiny", "full")
+PROFILE_NAMES = ("tiny", "full", "smoke")
+
+_LOCAL_TASKS = ("dlm_kit_synthetic_gen", "dlm_kit_synthetic_mc")  # = dlm_kit.evaluation.LOCAL_TASKS (tested)
 
 
 @dataclass(frozen=True)
 class Profile:
     """Sizes, sources and budgets a notebook needs; one object per profile."""
 
-    name: Literal["tiny", "full"]
+    name: Literal["tiny", "full", "smoke"]
     device: str
     """'cpu' or 'cuda'; the trainer picks bf16 on CUDA automatically."""
     backbones: tuple[str, ...]
@@ -53,6 +61,10 @@ class Profile:
     """Held-out examples used for loss curves and exact-match."""
     mask_ratios: tuple[float, ...] = field(default=(0.1, 0.3, 0.5, 0.7, 0.9, 1.0))
     """Mask ratios at which notebook 01 measures loss."""
+    released_chat_model: str = "tiny-chat"
+    """The ready-made diffusion chat model notebook 05 scores on :attr:`benchmark_tasks`."""
+    benchmark_tasks: tuple[str, ...] = _LOCAL_TASKS
+    """lm-eval tasks notebook 05 runs on :attr:`released_chat_model` (`full`: the seed's table)."""
 
 
 _PROFILES = {
@@ -93,8 +105,66 @@ _PROFILES = {
         sft_steps=20_000,
         learning_rate=1e-4,
         eval_examples=1_000,
+        released_chat_model="dllm-collection/ModernBERT-large-chat-v0",
+        # = dlm_kit.evaluation.SEED_TABLE_TASKS.values() (tested); hub data
+        benchmark_tasks=("lambada_openai", "gsm8k", "ceval-valid", "bbh", "minerva_math", "mmlu", "winogrande",
+                         "hellaswag", "cmmlu"),
     ),
 }
+
+SMOKE_STANDINS = {
+    "answerdotai/ModernBERT-base": "answerdotai/ModernBERT-base",
+    "answerdotai/ModernBERT-large": "answerdotai/ModernBERT-large",
+    "google-bert/bert-base-uncased": "google-bert/bert-base-uncased",
+    "FacebookAI/roberta-base": "FacebookAI/roberta-base",
+    "dllm-collection/ModernBERT-large-chat-v0": "dllm-collection/ModernBERT-large-chat-v0",
+    "tatsu-lab/alpaca": "tatsu-lab/alpaca",
+    "allenai/tulu-3-sft-mixture": "allenai/tulu-3-sft-mixture",
+    "HuggingFaceTB/smoltalk": "HuggingFaceTB/smoltalk",
+    "wikitext-103": "Salesforce/wikitext/wikitext-103-raw-v1",
+}
+"""Every hub asset of `full` → its stand-in's folder under :func:`smoke_dir` (the hub layout)."""
+
+
+def smoke_dir() -> Path:
+    """Where the smoke stand-ins live: ``$DLM_KIT_SMOKE_DIR``, else ``$DLM_KIT_CACHE/smoke``
+    (default ``~/.cache/dlm_kit/smoke``)."""
+    if os.environ.get("DLM_KIT_SMOKE_DIR"):
+        return Path(os.environ["DLM_KIT_SMOKE_DIR"]).expanduser()
+    return Path(os.environ.get("DLM_KIT_CACHE", Path.home() / ".cache" / "dlm_kit")).expanduser() / "smoke"
+
+
+def _smoke_profile() -> Profile:
+    """`full` with local stand-ins and toy budgets; raises if the stand-ins were not built."""
+    root = smoke_dir()
+    if not (root / "smoke_assets.json").exists():
+        raise FileNotFoundError(
+            f"The smoke profile's stand-ins are not in {root}. Build them (~20 s, offline): "
+            f"python scripts/make_smoke_assets.py --out {root}  (or set DLM_KIT_SMOKE_DIR to where they are)."
+        )
+    full = _PROFILES["full"]
+
+    def local(hub_id: str) -> str:
+        return str(root / SMOKE_STANDINS[hub_id])
+
+    return replace(
+        full,
+        name="smoke",
+        device="cpu",
+        backbones=tuple(map(local, full.backbones)),
+        chat_backbone=local(full.chat_backbone),
+        pair_backbone=local(full.pair_backbone),
+        pretrain_corpus=local(full.pretrain_corpus),
+        sft_stages=tuple(tuple(map(local, stage)) for stage in full.sft_stages),
+        released_chat_model=local(full.released_chat_model),
+        benchmark_tasks=_LOCAL_TASKS,  # the seed's tasks need hub data: score the offline ones
+        seq_length=32,
+        max_sft_length=96,
+        batch_size=8,
+        pretrain_steps=4,
+        sft_steps=4,
+        eval_examples=16,
+    )
 
 
 def get_profile(profile: str | None = None) -> Profile:
@@ -105,10 +175,12 @@ def get_profile(profile: str | None = None) -> Profile:
     """
     name = profile if profile is not None else os.environ.get("DLM_KIT_PROFILE", "tiny")
     name = name.strip().lower()
+    if name == "smoke":
+        return _smoke_profile()
     if name not in _PROFILES:
         raise ValueError(
             f"Unknown profile {name!r} (from {'the argument' if profile else 'DLM_KIT_PROFILE'}); "
             f"choose one of {PROFILE_NAMES}: 'tiny' runs offline on CPU in minutes, "
-            "'full' uses hub models and data on a GPU."
+            "'full' uses hub models and data on a GPU, 'smoke' runs full's code on local toy stand-ins."
         )
     return _PROFILES[name]

@@ -28,3 +28,49 @@ def test_unknown_profile_lists_the_choices(monkeypatch):
     monkeypatch.setenv("DLM_KIT_PROFILE", "huge")
     with pytest.raises(ValueError, match=r"Unknown profile 'huge' \(from DLM_KIT_PROFILE\); choose one of"):
         get_profile()
+
+
+def _full_hub_assets(full):
+    return ({*full.backbones, full.chat_backbone, full.pair_backbone, full.released_chat_model, full.pretrain_corpus}
+            | {source for stage in full.sft_stages for source in stage})
+
+
+def test_every_hub_asset_of_full_has_a_smoke_standin():
+    from dlm_kit.profiles import SMOKE_STANDINS
+
+    assert _full_hub_assets(get_profile("full")) <= set(SMOKE_STANDINS)
+
+
+def test_smoke_profile_is_full_on_local_standins_with_toy_budgets(monkeypatch, tmp_path):
+    from dlm_kit.profiles import SMOKE_STANDINS
+
+    (tmp_path / "smoke_assets.json").write_text("{}")
+    monkeypatch.setenv("DLM_KIT_SMOKE_DIR", str(tmp_path))
+    monkeypatch.setenv("DLM_KIT_PROFILE", "smoke")
+    smoke, full = get_profile(), get_profile("full")
+    assert smoke.name == "smoke" and smoke.device == "cpu"
+    assert smoke.backbones == tuple(str(tmp_path / SMOKE_STANDINS[b]) for b in full.backbones)
+    assert smoke.chat_backbone == str(tmp_path / full.chat_backbone)
+    assert smoke.pretrain_corpus == str(tmp_path / "Salesforce/wikitext/wikitext-103-raw-v1")
+    assert [len(stage) for stage in smoke.sft_stages] == [len(stage) for stage in full.sft_stages]
+    assert smoke.pretrain_steps < 10 and smoke.sft_steps < 10 and smoke.seq_length <= 64
+
+
+def test_smoke_profile_without_its_standins_says_how_to_build_them(monkeypatch, tmp_path):
+    monkeypatch.setenv("DLM_KIT_SMOKE_DIR", str(tmp_path / "nothing"))
+    with pytest.raises(FileNotFoundError, match=r"python scripts/make_smoke_assets.py --out .*nothing"):
+        get_profile("smoke")
+
+
+def test_benchmark_tasks_are_the_evaluation_module_task_lists():
+    from dlm_kit.evaluation import LOCAL_TASKS, SEED_TABLE_TASKS
+
+    assert get_profile("full").benchmark_tasks == tuple(SEED_TABLE_TASKS.values())
+    assert get_profile("tiny").benchmark_tasks == tuple(LOCAL_TASKS)
+
+
+def test_notebook_02_compares_sft_on_a_backbone_the_profile_pretrains():
+    """Bug 11: the SFT comparison must start from a backbone section 1 trained in every profile."""
+    full, tiny = get_profile("full"), get_profile("tiny")
+    assert full.chat_backbone in full.backbones  # notebook 02 uses it on full (the seed's ModernBERT-large)
+    assert "minilm" in tiny.backbones
