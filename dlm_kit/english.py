@@ -59,8 +59,9 @@ __all__ = [
 
 ENGLISH_FAMILIES = ("unscramble", "title", "sort_words", "fill_span")
 """The checkable Wikipedia families, in the order they are built."""
-TEACHER_ANSWERS = Path(__file__).resolve().parents[1] / "data" / "english_chat" / "teacher_answers.jsonl"
-"""The committed teacher answers (rebuild with ``python scripts/make_english_chat.py``)."""
+_PACKAGED = Path(__file__).resolve().parent / "_english_chat"  # only in an installed wheel (pyproject.toml)
+TEACHER_ANSWERS = (_PACKAGED if _PACKAGED.is_dir() else Path(__file__).resolve().parents[1] / "data" / "english_chat") / "teacher_answers.jsonl"
+"""The committed teacher answers (rebuild with ``python scripts/make_english_chat.py``); the wheel carries a copy."""
 
 _PLAIN_WORD = re.compile(r"^[A-Za-z][A-Za-z'-]*$|^[0-9]{1,4}$")
 
@@ -248,7 +249,9 @@ def load_english_chat(
 
 def summarize_english_eval(record: dict, *, systems: list[str] | None = None) -> dict[str, dict]:
     """Per system: exact match per checkable family (k, n, 95 % interval) and, on open questions,
-    the judge score (mean, 95 % interval, n scored, n empty), answer length and repetition.
+    the judge score (mean, 95 % interval, n scored, n empty), the relevance (judge score minus the
+    judge score of the same answer given another question: repeated filler scores well on the
+    judge whatever was asked, and near 0 here), answer length and repetition.
 
     ``record`` is what ``scripts/eval_bert_chat.py`` writes (``models/bert-chat/eval.json``):
     per-question answers, exact-match flags and judge scores for each system.
@@ -275,6 +278,10 @@ def summarize_english_eval(record: dict, *, systems: list[str] | None = None) ->
             texts = [a for a in open_answers if a]
             row["words_per_answer"] = sum(len(a.split()) for a in texts) / max(len(texts), 1)
             row["repetition"] = repetition_stats(texts)
+        relevance = _relevance(questions, result)
+        if len(relevance) >= 2:
+            mean, low, high = mean_interval(list(relevance.values()))
+            row["relevance"] = {"mean": mean, "interval": (low, high), "n": len(relevance)}
         shuffled = [s for q, s in zip(questions, result.get("judge_words_shuffled") or []) if q["family"] == "open" and s is not None]
         if len(shuffled) >= 2:
             mean, low, high = mean_interval(shuffled)
@@ -293,11 +300,21 @@ def load_english_eval(path: str | Path | None = None) -> dict:
     return json.loads(path.read_text())
 
 
+def _relevance(questions: list[dict], result: dict) -> dict[int, float]:
+    """Question index → judge score minus judge score given another question (both present)."""
+    other = result.get("judge_other_question") or []
+    return {
+        i: s - o for i, (q, s, o) in enumerate(zip(questions, result["judge"], other))
+        if q["family"] == "open" and s is not None and o is not None
+    }
+
+
 def paired_comparison(record: dict, a: str, b: str) -> dict[str, dict]:
     """System ``a`` minus system ``b`` on the same held-out questions, with 95 % intervals.
 
     ``exact``: difference in exact-match rate over every checkable question; ``judge``: mean
-    difference in judge score over the open questions both answered (non-empty).
+    difference in judge score over the open questions both answered (non-empty); ``relevance``:
+    the same for the relevance of :func:`summarize_english_eval`.
     """
     from .stats import paired_difference
 
@@ -311,4 +328,9 @@ def paired_comparison(record: dict, a: str, b: str) -> dict[str, dict]:
     if len(judge_pairs) >= 2:
         diff, low, high = paired_difference([x for x, _ in judge_pairs], [y for _, y in judge_pairs])
         result["judge"] = {"difference": diff, "interval": (low, high), "n": len(judge_pairs)}
+    rel_a, rel_b = _relevance(record["questions"], ra), _relevance(record["questions"], rb)
+    both = sorted(set(rel_a) & set(rel_b))
+    if len(both) >= 2:
+        diff, low, high = paired_difference([rel_a[i] for i in both], [rel_b[i] for i in both])
+        result["relevance"] = {"difference": diff, "interval": (low, high), "n": len(both)}
     return result

@@ -41,9 +41,32 @@ SYSTEMS = {
     "pretrained on Wikipedia first, SFT step 400": "runs/bert-chat/bert-chat-pretrained-step400",
 }
 RATIOS = (0.15, 0.3, 0.5, 0.7, 0.9, 1.0)
-# two tokens per step (half the card's steps): a CPU budget; notebook 01 uses the same
-CHECKABLE_SAMPLING = SamplingConfig(max_new_tokens=32, steps=16, block_size=32)
-OPEN_SAMPLING = SamplingConfig(max_new_tokens=64, steps=32, block_size=32)
+# two tokens per step (half the card's steps: a CPU budget) in blocks of 8 filled left to right
+# (semi-autoregressive, as LLaDA: a single block lets a weak model commit padding first and
+# leave the answer empty); the same for every system, and notebook 01 uses the same
+CHECKABLE_SAMPLING = SamplingConfig(max_new_tokens=32, steps=16, block_size=8)
+OPEN_SAMPLING = SamplingConfig(max_new_tokens=64, steps=32, block_size=8)
+
+
+def add_relevance(record: dict, judge) -> None:
+    """Per open answer, the judge score given *another* open question (a fixed cyclic shift).
+
+    The judge score alone rewards predictable text: a canvas of repeated symbols is easy to
+    predict whatever was asked. Its drop when the question is swapped (``judge`` minus
+    ``judge_other_question``) measures how much the answer is about *its* question: near 0 for
+    text that ignores the question, positive for an answer the question explains.
+    """
+    questions = record["questions"]
+    open_ = [i for i, q in enumerate(questions) if q["family"] == "open"]
+    other = {i: questions[open_[(k + 1) % len(open_)]]["question"] for k, i in enumerate(open_)}
+    for result in record["systems"].values():
+        if "judge_other_question" in result:
+            continue
+        scores = answer_logprob([other[i] for i in open_], [result["answers"][i] or "" for i in open_], judge=judge)
+        shifted = [None] * len(questions)
+        for i, score in zip(open_, scores):
+            shifted[i] = score
+        result["judge_other_question"] = shifted
 
 
 def main() -> None:
@@ -51,6 +74,7 @@ def main() -> None:
     parser.add_argument("--models_dir", default=str(MODELS_DIR))
     parser.add_argument("--output", default=None, help="default: <models_dir>/bert-chat/eval.json")
     parser.add_argument("--limit", type=int, default=None, help="questions per family (toy runs)")
+    parser.add_argument("--relevance_only", action="store_true", help="only add the judge score given another question to --output")
     parser.add_argument("--systems", nargs="*", default=None, help="evaluate only these (names of SYSTEMS); others already in --output are kept")
     args = parser.parse_args()
     torch.manual_seed(0)
@@ -69,6 +93,12 @@ def main() -> None:
     open_ = [i for i, r in enumerate(rows) if not r["checkable"]]
     judge = load_smollm2()
     output = Path(args.output or Path(args.models_dir) / "bert-chat" / "eval.json")
+    if args.relevance_only:
+        record = json.loads(output.read_text())
+        add_relevance(record, judge)
+        output.write_text(json.dumps(record, indent=0) + "\n")
+        print(f"wrote {output}")
+        return
     record: dict = {
         "questions": [{"family": r["family"], "category": r["category"], "question": q, "answer": r["answer"]} for r, q in zip(rows, questions)],
         "sampling": {"checkable": CHECKABLE_SAMPLING.generate_kwargs(), "open": OPEN_SAMPLING.generate_kwargs()},
@@ -120,6 +150,7 @@ def main() -> None:
         hits = sum(e for e in exact if e is not None)
         print(f"{name}: exact {hits}/{len(checkable)}, generation {seconds:.0f} s, loss@1.0 {losses[1.0]:.2f}", flush=True)
 
+    add_relevance(record, judge)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(record, indent=0) + "\n")
     print(f"wrote {output}")
