@@ -33,15 +33,17 @@ def pct(interval) -> str:
 
 
 def eval_table(summary: dict) -> str:
-    families = [f for f in next(iter(summary.values()))["exact"]] if summary else []
+    families = next((list(row["exact"]) for row in summary.values() if row["exact"]), [])
     lines = [
-        "| system | " + " | ".join(f"{f} exact match" for f in families) + " | judge score (open) | words/answer | distinct-2 |",
-        "|---" * (len(families) + 4) + "|",
+        "| system | " + " | ".join(f"{f} exact match" for f in families) + " | judge score (open) | relevance (open) | words/answer | distinct-2 |",
+        "|---" * (len(families) + 5) + "|",
     ]
     for name, row in summary.items():
         cells = [f"{100 * row['exact'][f]['rate']:.0f} % {pct(row['exact'][f]['interval'])}" if f in row["exact"] else "–" for f in families]
         judge = row.get("judge")
         cells.append(f"{judge['mean']:.2f} [{judge['interval'][0]:.2f}, {judge['interval'][1]:.2f}] (n={judge['n']}, empty {judge['empty']})" if judge else "–")
+        relevance = row.get("relevance")
+        cells.append(f"{relevance['mean']:.2f} [{relevance['interval'][0]:.2f}, {relevance['interval'][1]:.2f}]" if relevance else "–")
         cells.append(f"{row['words_per_answer']:.1f}" if judge else "–")
         cells.append(f"{row['repetition']['distinct_2']:.2f}" if judge else "–")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
@@ -72,10 +74,10 @@ def main() -> None:
             f"objective {training['objective'].upper()}, {training['max_steps']} steps × {training['batch_size']} "
             f"{'blocks of 128 Wikipedia tokens' if training['stage'] != 'sft' else 'instruction examples'}, lr {training['learning_rate']}, "
             f"top {training['top_layers']} of 6 layers + MLM head trained ({training['trainable_parameters'] / 1e6:.1f} M parameters; "
-            "embeddings and lower layers frozen), seed 0, CPU. "
+            f"embeddings and lower layers frozen), seed 0, {training['minutes_this_run']:.0f} minutes on one busy CPU core. "
             f"This folder holds only the tensors that differ from the package's MiniLM ({training['saved']['parameters'] / 1e6:.1f} M, float16).",
             "",
-            f"Held-out loss at the end (nats per masked token, by mask ratio): "
+            f"Held-out check during training (64 held-out rows, padding included; nats per masked token, by mask ratio): "
             + ", ".join(f"{r}: {v}" for r, v in ratios.items() if r != "step"),
             "",
         ]
@@ -91,11 +93,15 @@ def main() -> None:
             "`python scripts/eval_bert_chat.py` (all systems on the same held-out questions: "
             + ", ".join(f"{k} n={v}" for k, v in n.items())
             + "; exact match with 95 % Wilson intervals; judge score = SmolLM2-135M-Instruct's mean log-probability "
-            "per answer token given the question, answers lower-cased, 95 % interval):",
+            "per answer token given the question, answers lower-cased, 95 % interval; relevance = judge score minus the "
+            "judge score of the same answer given another held-out question, since the judge score alone rewards "
+            "repeated filler; sampler: 2 tokens per step in blocks of 8, 32 positions for checkable, 64 for open questions):",
             "",
             eval_table(summary),
             "",
-            f"This model is the row `{system}`.",
+            f"This model is the row `{system}`. Read the judge score with the relevance and distinct-2 columns: "
+            "repeated filler (the model before SFT writes rows of symbols) is easy for the judge to predict "
+            "whatever was asked, so it scores well on the judge and near 0 on relevance.",
             "",
             LICENCES,
             "",
