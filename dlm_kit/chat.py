@@ -31,6 +31,7 @@ from .sampling import GenerationOutput, generate
 __all__ = [
     "SamplingConfig",
     "PRESETS",
+    "answer_stop_sequences",
     "build_prompt",
     "trim_answer",
     "answer",
@@ -58,7 +59,10 @@ class SamplingConfig:
     threshold: float | None = None
     """Confidence-threshold parallel decoding: commit every token at least this sure."""
     stop_at_eos: bool = True
-    """Stop once the answer's EOS is fixed (exact: the text before it cannot change)."""
+    """Stop a row once its EOS or end-of-answer tag is fixed (exact: the text before it cannot change)."""
+    mode: Literal["exact", "fast"] = "fast"
+    """'fast': the MLM head only where logits are needed (same tokens up to float rounding, see
+    docs/performance.md); 'exact': the model card's reference tokens, bit for bit."""
 
     def generate_kwargs(self) -> dict:
         kwargs = asdict(self)
@@ -102,12 +106,27 @@ def trim_answer(new_tokens: Sequence[int], tokenizer: PreTrainedTokenizerBase) -
     return tokenizer.decode(ids[:end], skip_special_tokens=True).strip()
 
 
+def answer_stop_sequences(tokenizer: PreTrainedTokenizerBase) -> list[list[int]]:
+    """The end-of-answer tag's token ids, as `generate(stop_sequences=...)` takes them.
+
+    A chat model ends its answer with ``[/Answer]`` and fills the rest with EOS; stopping at the
+    tag (not only at EOS) ends a row as soon as its answer is fixed.
+
+    >>> from dlm_kit.backbones import build_tiny_tokenizer
+    >>> len(answer_stop_sequences(build_tiny_tokenizer())[0])  # one token in the tiny vocabulary
+    1
+    """
+    return [tokenizer(END_OF_ANSWER, add_special_tokens=False)["input_ids"]]
+
+
 def _generate(model, tokenizer, prompts: list[list[int]], sampling: SamplingConfig, **extra) -> GenerationOutput:
+    stops = answer_stop_sequences(tokenizer) if sampling.stop_at_eos else []
     return generate(
         model,
         prompts,
         mask_token_id=tokenizer.mask_token_id,
         eos_token_id=tokenizer.eos_token_id,
+        stop_sequences=stops,
         **sampling.generate_kwargs(),
         **extra,
     )

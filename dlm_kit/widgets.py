@@ -236,6 +236,7 @@ class DenoisingStudio:
                 remasking=self.remasking.value,
                 threshold=self.threshold.value if self.use_threshold.value else None,
                 mask_token_id=tok.mask_token_id,
+                mode="fast",  # the head only on the candidates: same tokens up to float rounding
                 return_history=True,
                 on_step=live,
             )

@@ -97,6 +97,26 @@ def test_low_confidence_tokens_equal_the_model_card_reference(
 
 
 @pytest.mark.parametrize("cfg_scale", [0.0, 1.5])
+@pytest.mark.parametrize("new, steps, block", SCHEDULES[:3])
+@pytest.mark.parametrize("arch", ARCHS)
+def test_fast_mode_gives_the_reference_tokens_where_logits_have_no_float32_near_ties(arch, new, steps, block, cfg_scale):
+    # fast mode runs the head on the candidates only: the same logits up to float rounding, so the
+    # same tokens on these models (initializer_range=0.2 leaves no near-ties)
+    model, prompts = cached_model(arch, 1), random_prompt(7, seed=1, batch=2)
+    expected = reference_generate(model, prompts, mask_id=MASK, steps=steps, gen_length=new,
+                                  block_length=block, cfg_scale=cfg_scale, remasking="low_confidence")
+    out = generate(model, prompts, max_new_tokens=new, steps=steps, block_size=block, cfg_scale=cfg_scale,
+                   mask_token_id=MASK, mode="fast")
+    assert torch.equal(out.sequences, expected)
+
+
+def test_fast_mode_falls_back_to_the_full_forward_for_an_unknown_architecture():
+    logits = torch.tensor([0.0, 1.0, 3.0, -1.0, 0.5])
+    out = generate(FixedLogitsLM(logits).eval(), [[1]], max_new_tokens=4, steps=4, block_size=4, mode="fast")
+    assert out.new_tokens.tolist() == [[2, 2, 2, 2]]
+
+
+@pytest.mark.parametrize("cfg_scale", [0.0, 1.5])
 @pytest.mark.parametrize("arch", ARCHS)
 def test_a_batch_of_equal_length_prompts_equals_the_reference_batch(arch, cfg_scale):
     model, prompts = cached_model(arch), random_prompt(6, seed=5, batch=3)
@@ -222,6 +242,39 @@ def test_early_exit_keeps_the_text_up_to_the_first_eos_and_saves_forward_passes(
     assert torch.equal(early.new_tokens[0, : end + 1], full[: end + 1])
     assert (early.new_tokens[0, end:] == EOS).sum() >= 1 and not (early.new_tokens == MASK).any()
     assert early.nfe < 32
+
+
+@pytest.mark.parametrize("mode", ["exact", "fast"])
+def test_a_stop_sequence_ends_a_row_exactly_like_eos_does(mode):
+    model, prompt = build_model("bert", 1, 2.0), random_prompt(7, seed=0)
+    kwargs = dict(max_new_tokens=32, steps=32, block_size=8, mask_token_id=MASK, mode=mode)
+    at_eos = generate(model, prompt, stop_at_eos=True, eos_token_id=EOS, **kwargs)
+    at_stop = generate(model, prompt, stop_sequences=[[EOS]], eos_token_id=EOS, **kwargs)
+    assert torch.equal(at_stop.sequences, at_eos.sequences) and at_stop.nfe == at_eos.nfe < 32
+
+
+def test_a_multi_token_stop_sequence_keeps_the_text_up_to_it_and_saves_forward_passes():
+    model, prompt = cached_model("modernbert"), random_prompt(5, seed=4)
+    kwargs = dict(max_new_tokens=32, steps=32, block_size=8, mask_token_id=MASK)
+    full = generate(model, prompt, **kwargs).new_tokens[0].tolist()
+    stop = full[9:11]  # a pair that ends the second block's first half
+    first = next(i for i in range(len(full) - 1) if full[i : i + 2] == stop)
+    early = generate(model, prompt, stop_sequences=[stop], eos_token_id=EOS, **kwargs)
+    assert early.new_tokens[0, : first + 2].tolist() == full[: first + 2]
+    assert early.nfe < 32 and not (early.new_tokens == MASK).any()
+
+
+def test_tiny_chat_answers_in_fast_mode_equal_the_exact_mode_and_stop_at_the_answer_tag():
+    from dlm_kit.backbones import load_backbone
+    from dlm_kit.chat import SamplingConfig, answer
+    from dlm_kit.data import make_synthetic_tasks
+
+    model, tok = load_backbone("tiny-chat")
+    test = make_synthetic_tasks(n_train=4000, n_test=200, seed=0)["test"]  # held out of training
+    questions = [test[i]["messages"][:-1] for i in range(0, len(test), 100)]
+    exact = answer(model.eval(), tok, questions, sampling=SamplingConfig(mode="exact", stop_at_eos=False))
+    assert answer(model, tok, questions) == exact  # the default: fast mode, stop at [/Answer] or EOS
+    assert sum(e == test[i]["answer"] for e, i in zip(exact, range(0, len(test), 100))) >= 2
 
 
 def test_early_exit_in_a_batch_keeps_each_rows_text_up_to_its_first_eos():
