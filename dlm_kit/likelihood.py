@@ -2,9 +2,9 @@
 
 A masked diffusion model has no left-to-right factorisation, so a continuation of L tokens is
 scored with the MDLM bound (Sahoo et al. 2024, "Simple and Effective Masked Diffusion Language
-Models"; Nie et al. 2025, LLaDA, Eq. 6): draw a number of masks l in 1..L, mask l random
-continuation tokens, and add (L / l) x the log-probabilities of the masked tokens given the
-context and the unmasked ones. Its expectation is the log-likelihood averaged over all L!
+Models"; Nie et al. 2025, "Large Language Diffusion Models"): draw a number of masks l in
+1..L, mask l random continuation tokens, and add (L / l) x the log-probabilities of the masked
+tokens given the context and the unmasked ones. Its expectation is the log-likelihood averaged over all L!
 generation orders (for L = 1 the exact log-likelihood).
 
 - :func:`exact_loglikelihood` computes that expectation by enumerating the 2**L - 1 mask sets;
