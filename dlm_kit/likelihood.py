@@ -2,9 +2,9 @@
 
 A masked diffusion model has no left-to-right factorisation, so a continuation of L tokens is
 scored with the MDLM bound (Sahoo et al. 2024, "Simple and Effective Masked Diffusion Language
-Models"; Nie et al. 2025, LLaDA, Eq. 6): draw a number of masks l in 1..L, mask l random
-continuation tokens, and add (L / l) x the log-probabilities of the masked tokens given the
-context and the unmasked ones. Its expectation is the log-likelihood averaged over all L!
+Models"; Nie et al. 2025, "Large Language Diffusion Models"): draw a number of masks l in
+1..L, mask l random continuation tokens, and add (L / l) x the log-probabilities of the masked
+tokens given the context and the unmasked ones. Its expectation is the log-likelihood averaged over all L!
 generation orders (for L = 1 the exact log-likelihood).
 
 - :func:`exact_loglikelihood` computes that expectation by enumerating the 2**L - 1 mask sets;
@@ -293,12 +293,13 @@ def rolling_windows(tokens: Sequence[int], *, max_length: int, context: int) -> 
     return windows
 
 
-def _unique_rows(key: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(unique rows, index of each one's first occurrence, inverse) of a [R, W] tensor."""
+def _unique_rows(key: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """For a [R, W] tensor: the index of each distinct row's first occurrence [U], and which
+    distinct row each row is [R]."""
     unique, inverse = torch.unique(key, dim=0, return_inverse=True)
     first = torch.full((len(unique),), key.shape[0], dtype=torch.long, device=key.device)
     first = first.scatter_reduce(0, inverse, torch.arange(key.shape[0], device=key.device), reduce="amin")
-    return unique, first, inverse
+    return first, inverse
 
 
 @torch.no_grad()
@@ -321,7 +322,9 @@ def is_greedy(
     check replays that run teacher-forced: a continuation is greedy when at every step the most
     confident masked position predicts the continuation's own token there; a row leaves the batch
     at its first miss. Unlike ``generate``, an empty context is fine (the model writes from
-    nothing). Contexts are cut to fit ``max_length`` as in :func:`mc_loglikelihood`.
+    nothing). Contexts are cut to fit ``max_length`` as in :func:`mc_loglikelihood`. A
+    continuation holding ``mask_token_id`` is never greedy (the sampler leaves a committed mask
+    masked; it does not write it).
 
     >>> from dlm_kit.backbones import load_backbone
     >>> model, tok = load_backbone("tiny-bert", seed=0)
@@ -329,12 +332,12 @@ def is_greedy(
     [False, False]
     """
     _check_lengths(contexts, continuations, max_length)
-    if any(mask_token_id in c for c in continuations):
-        raise ValueError(f"A continuation contains mask_token_id={mask_token_id}; the sampler never writes it.")
     pad = mask_token_id if pad_token_id is None else pad_token_id
     device = next(model.parameters()).device
     fitted = [_fit(c, t, max_length) for c, t in zip(contexts, continuations)]
-    order = sorted(range(len(contexts)), key=lambda r: len(fitted[r]) + len(continuations[r]))
+    # a mask token in the continuation is never written (a committed [MASK] stays masked): False
+    checked = [r for r, c in enumerate(continuations) if mask_token_id not in c]
+    order = sorted(checked, key=lambda r: len(fitted[r]) + len(continuations[r]))
     result = [False] * len(contexts)
     for start in range(0, len(order), batch_size):
         chunk = order[start : start + batch_size]
@@ -355,7 +358,7 @@ def is_greedy(
             attn = None if attention_mask is None else attention_mask[live]
             if fast:  # identical canvases (choices of one length after one question) run once
                 key = torch.cat([xr, candidates.long()] + ([] if attn is None else [attn]), dim=1)
-                _, first, inverse = _unique_rows(key)
+                first, inverse = _unique_rows(key)
                 inputs, at, attn_u = xr[first], candidates[first], None if attn is None else attn[first]
                 logits = _logits_at(model, inputs, attn_u, at, fast)  # [M', V] at the unique canvases
                 offset = (at.flatten().cumsum(0) - 1).view(at.shape)[inverse]  # [R, W]

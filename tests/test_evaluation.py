@@ -125,6 +125,10 @@ def test_errors_name_the_problem(chat_model):
         DiffusionLM()
     with pytest.raises(ValueError, match="dtype"):
         DiffusionLM(pretrained="tiny-chat", dtype="float8")
+    with pytest.raises(ValueError, match="context=8: .* max_length=8"):
+        DiffusionLM(pretrained=model, tokenizer=tok, max_length=8, rolling_context=8)
+    with pytest.raises(ValueError, match="fast_likelihood='maybe'"):
+        DiffusionLM(pretrained=model, tokenizer=tok, fast_likelihood="maybe")
 
 
 def test_task_files_are_the_script_output():
@@ -247,6 +251,8 @@ def test_greedy_check_says_whether_the_sampler_writes_the_continuation(chat_mode
     assert all(o != w for o, w in zip(other, written))
     checks = is_greedy(model, contexts + contexts, written + other, mask_token_id=tok.mask_token_id, batch_size=4)
     assert checks == [True] * 3 + [False] * 3
+    # the sampler never writes [MASK] (a committed mask stays masked)
+    assert is_greedy(model, contexts[:1], [[tok.mask_token_id] + written[0][1:]], mask_token_id=tok.mask_token_id) == [False]
     # an empty context (the sampler needs a prompt token): the greedy run written out by hand
     unconditional = _greedy_by_hand(model, [], 3, tok.mask_token_id)
     assert is_greedy(model, [[], []], [unconditional, unconditional[::-1]], mask_token_id=tok.mask_token_id) == [
