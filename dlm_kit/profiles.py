@@ -161,8 +161,8 @@ def _smoke_profile() -> Profile:
         seq_length=32,
         max_sft_length=96,
         batch_size=8,
-        pretrain_steps=4,
-        sft_steps=4,
+        pretrain_steps=10,  # two logging intervals of the notebooks' logging_steps (5, 10)
+        sft_steps=10,
         eval_examples=16,
     )
 

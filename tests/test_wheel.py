@@ -9,6 +9,7 @@ needs no downloads; ``.pth`` lines add plain folders, so this checkout's editabl
 not visible there (checked).
 """
 
+import importlib.util
 import json
 import os
 import shutil
@@ -31,6 +32,16 @@ def _source_files() -> list[str]:
     return [f for f in out.split("\0") if f and (REPO / f).is_file()]
 
 
+def _can_build_wheels_offline() -> bool:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        major, minor = (int(x) for x in version("setuptools").split(".")[:2])
+    except (PackageNotFoundError, ValueError):
+        return False
+    return (major, minor) >= (70, 1) or ((major, minor) >= (68, 0) and importlib.util.find_spec("wheel") is not None)
+
+
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
     """(python, dlm-kit script, environment) of a fresh venv holding only the built wheel."""
@@ -44,7 +55,10 @@ def installed(tmp_path_factory):
     for name in _source_files():  # build from a copy: pip writes build/ next to pyproject.toml
         (src / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO / name, src / name)
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+    # build offline with this environment's setuptools when it can build wheels (>= 70.1, or >= 68
+    # with `wheel`; a fresh Python 3.11 venv has 65 without `wheel`), else pip fetches them
+    isolation = ["--no-build-isolation"] if _can_build_wheels_offline() else []
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", *isolation, "-q",
                     "-w", str(root / "dist"), str(src)], check=True, env=env)
     (wheel,) = (root / "dist").glob("dlm_kit-*.whl")
 
