@@ -18,6 +18,7 @@ The package is organised one concept per module; the most used names are re-expo
 - :mod:`dlm_kit.chat`      answers, chat sessions, exact match per task family
 - :mod:`dlm_kit.judges`    generative perplexity under SmolLM2, repetition statistics
 - :mod:`dlm_kit.plots`     one plot per idea
+- :mod:`dlm_kit.likelihood` Monte Carlo / exact log-likelihood of the MDLM bound, rolling windows, greedy check
 - :mod:`dlm_kit.evaluation` lm-eval model ``dlm_kit`` and offline tasks (needs the ``eval`` extra)
 - :mod:`dlm_kit.baselines` the autoregressive GPT-2 baseline of notebook 05
 """

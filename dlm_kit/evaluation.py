@@ -213,6 +213,9 @@ class DiffusionLM(LM):
         self.tokenizer = tokenizer if tokenizer is not None and not isinstance(tokenizer, str) else loaded_tokenizer
         if self.tokenizer.mask_token_id is None:
             raise ValueError(f"{pretrained!r} has no mask token: a masked diffusion LM needs one.")
+        if device is not None and torch.device(device).type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(f"device={device!r} but torch.cuda.is_available() is False (CPU-only torch or no GPU); "
+                             "pass device='cpu' or leave device unset to pick one.")
         self._device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.model = model.to(self._device).eval()
         self.name = pretrained if isinstance(pretrained, str) else type(model).__name__

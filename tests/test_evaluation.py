@@ -298,3 +298,12 @@ def test_fast_likelihood_gives_the_numbers_of_the_full_forward(name):
     written = [_greedy_by_hand(model, c, 3, mask) for c in contexts]  # what the model writes after each context
     for fast in (True, False):
         assert is_greedy(model, contexts, written, mask_token_id=mask, fast=fast) == [True] * 3
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message for a machine without CUDA")
+def test_cuda_device_without_cuda_says_how_to_fix_it():
+    from dlm_kit.backbones import load_backbone
+
+    model, tok = load_backbone("tiny-bert", seed=0)
+    with pytest.raises(ValueError, match="device='cpu'"):
+        DiffusionLM(pretrained=model, tokenizer=tok, device="cuda")

@@ -22,14 +22,7 @@ pytestmark = pytest.mark.slow
 
 NOTEBOOKS = sorted(p.name for p in (REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
-PENDING = {
-    "01_mlm_vs_mdlm_masking.ipynb": "cell 17 raises 'Every continuation is empty' from generative_perplexity when a "
-                                    "barely trained model writes only blanks (smoke's 10 steps; everything before it "
-                                    "runs); it must score such a model as nan (cell change listed in the merge notes)",
-    "05_benchmark.ipynb": "cell 14 scores the hub id 'dllm-collection/ModernBERT-large-chat-v0' on hub tasks "
-                          "only when profile.name == 'full'; it must read profile.released_chat_model and "
-                          "profile.benchmark_tasks (cell change listed in the lead's merge notes)",
-}
+PENDING: dict[str, str] = {}
 """Notebooks whose `full` branch still hard-codes a hub id or a size: skipped, saying why."""
 
 
