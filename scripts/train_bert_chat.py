@@ -3,9 +3,16 @@
     python scripts/train_bert_chat.py --stage head                    # minilm-mlm: a working MLM head
     python scripts/train_bert_chat.py --stage sft --objective mdlm    # bert-chat (the headline model)
     python scripts/train_bert_chat.py --stage sft --objective mlm     # bert-chat-mlm (the seed's control)
-    python scripts/train_bert_chat.py --stage pretrain                # minilm-mlm + MDLM on Wikipedia
-    python scripts/train_bert_chat.py --stage sft --objective mdlm --init runs/bert-chat/pretrain \\
-        --name bert-chat-pretrained                                   # "do we need generative pretraining?"
+    python scripts/train_bert_chat.py --stage pretrain --max_steps 300  # minilm-mlm + MDLM on Wikipedia
+    python scripts/train_bert_chat.py --stage sft --objective mdlm --save_steps 400 --init runs/bert-chat/pretrain \\
+        --name bert-chat-pretrained --models_dir runs/models          # "do we need generative pretraining?"
+
+The committed models used the defaults except ``--max_steps 800`` for both SFT runs. The
+pretraining question compares ``runs/bert-chat/bert-chat/checkpoint-400`` with
+``runs/bert-chat/bert-chat-pretrained/checkpoint-400`` (the same SFT budget, schedule, data order
+and masks); ``scripts/eval_bert_chat.py`` expects them copied to ``runs/bert-chat/bert-chat-step400``
+and ``runs/bert-chat/bert-chat-pretrained-step400`` (pass ``--save_steps 400`` to the SFT run of
+bert-chat as well, or the checkpoint is rotated away).
 
 Stages and why:
 
@@ -83,7 +90,7 @@ def main() -> None:
     init = args.init or ("minilm" if args.stage == "head" else "minilm-mlm")
     if init == "minilm-mlm" and Path(args.models_dir, "minilm-mlm").exists():
         init = str(Path(args.models_dir, "minilm-mlm"))
-    max_steps = args.max_steps or {"head": 1200, "pretrain": 400, "sft": 1200}[args.stage]
+    max_steps = args.max_steps or {"head": 1200, "pretrain": 300, "sft": 800}[args.stage]
     learning_rate = args.learning_rate or {"head": 5e-4, "pretrain": 2e-4, "sft": 2e-4}[args.stage]
     run_dir = Path(args.runs_dir) / (args.stage if args.stage != "sft" else name)
 
