@@ -7,7 +7,7 @@
     python scripts/train_bert_chat.py --stage sft --objective mdlm --save_steps 400 --init runs/bert-chat/pretrain \\
         --name bert-chat-pretrained --models_dir runs/models          # "do we need generative pretraining?"
 
-The committed models used the defaults except ``--max_steps 800`` for both SFT runs. The
+The committed models used these defaults (head 1,200 steps, pretrain 300, SFT 800). The
 pretraining question compares ``runs/bert-chat/bert-chat/checkpoint-400`` with
 ``runs/bert-chat/bert-chat-pretrained/checkpoint-400`` (the same SFT budget, schedule, data order
 and masks); ``scripts/eval_bert_chat.py`` expects them copied to ``runs/bert-chat/bert-chat-step400``
