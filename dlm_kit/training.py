@@ -229,6 +229,7 @@ def _position_ids(
     be read as padding. Positions are taken from the attention mask instead, so token i of a
     row sits at ``padding_idx + 1 + i`` whatever it is. Other models count from 0 by default.
     """
+    model = getattr(model, "module", model)  # unwrap DistributedDataParallel (accelerate launch, torchrun)
     embeddings = getattr(model.base_model, "embeddings", None)
     padding_idx = getattr(embeddings, "padding_idx", None)
     if padding_idx is None or not hasattr(embeddings, "position_embeddings"):

@@ -92,10 +92,17 @@ def expected_answer_tokens():
     from dlm_kit.chat import build_prompt
     from dlm_kit.sampling import generate
 
-    model, tok = load_backbone("tiny-chat")
-    prompt = build_prompt(tok, "Reverse the letters: q w e r t y")
-    out = generate(model.eval(), [prompt], max_new_tokens=16, steps=16, block_size=16, mask_token_id=tok.mask_token_id)
-    return tok.convert_ids_to_tokens(out.new_tokens[0].tolist())
+    from dlm_kit.widgets import display_tokens
+
+    # notebook 04's first player: bert-chat, one block of STEPS positions, one token per step
+    model, tok = load_backbone("bert-chat")
+    prompt = build_prompt(tok, "Tell me about the ocean.")
+    out = generate(model.eval(), [prompt], max_new_tokens=STEPS, steps=STEPS, block_size=STEPS, mask_token_id=tok.mask_token_id)
+    return display_tokens(out.new_tokens[0].tolist(), tok)
+
+
+STEPS = 32
+"""Positions (and steps) of notebook 04's first player."""
 
 
 def _code_cells() -> int:
@@ -161,7 +168,7 @@ def test_widget_plays_in_jupyterlab_and_ends_on_the_sampler_output(lab, expected
         # the first player appears once its cell has run; it starts on the last step
         frame = page.locator(".dlm-frame").first
         expect(frame).to_be_visible(timeout=RUN_ALL_TIMEOUT)  # imports torch first: minutes on a loaded machine
-        expect(frame).to_have_attribute("data-step", "16", timeout=STATE_TIMEOUT)
+        expect(frame).to_have_attribute("data-step", str(STEPS), timeout=STATE_TIMEOUT)
         assert _tokens(frame) == expected
         player = page.locator(".widget-vbox").filter(has=page.locator(".dlm-frame")).first
         player.evaluate(_RECORD_FRAMES)
@@ -180,13 +187,13 @@ def test_widget_plays_in_jupyterlab_and_ends_on_the_sampler_output(lab, expected
 
         # press Play: the tokens change step by step and end as the sampler's output
         player.locator(".widget-play button").first.click()
-        expect(frame).to_have_attribute("data-step", "16", timeout=STATE_TIMEOUT)
+        expect(frame).to_have_attribute("data-step", str(STEPS), timeout=STATE_TIMEOUT)
         assert _tokens(frame) == expected
         shown = page.evaluate("window.__dlmFrames")
         steps = [int(f["step"]) for f in shown]
-        assert steps[:2] == [16, 0] and steps[-1] == 16, steps
+        assert steps[:2] == [STEPS, 0] and steps[-1] == STEPS, steps
         middle = [f["tokens"] for f in shown[2:-1]]
-        assert middle, f"Play jumped from step 0 to 16 without showing a step in between: {steps}"
+        assert middle, f"Play jumped from step 0 to {STEPS} without showing a step in between: {steps}"
         assert all(tokens != expected for tokens in middle[:1]), "the first step after 0 already shows the answer"
 
         shots = Path(os.environ.get("DLM_KIT_ARTIFACTS", REPO / "runs" / "browser"))
