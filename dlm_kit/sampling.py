@@ -50,9 +50,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .heads import split_masked_lm
+from .heads import masked_lm_logits
 
-__all__ = ["GenerationOutput", "GenerationStep", "Mode", "Remasking", "context_length", "generate"]
+__all__ = ["GenerationOutput", "GenerationStep", "Mode", "Remasking", "context_length", "generate", "position_offset"]
 
 Remasking = Literal["low_confidence", "random"]
 _REMASKING = ("low_confidence", "random")
@@ -300,10 +300,10 @@ def context_length(model: torch.nn.Module) -> int | None:
     limit = getattr(model.config, "max_position_embeddings", None)
     if not isinstance(limit, numbers.Integral):
         return None
-    return int(limit) - _position_offset(model)
+    return int(limit) - position_offset(model)
 
 
-def _position_offset(model: torch.nn.Module) -> int:
+def position_offset(model: torch.nn.Module) -> int:
     """The first position id: pad_token_id + 1 for RoBERTa-style embeddings, else 0."""
     for module in model.modules():
         padding_idx = getattr(module, "padding_idx", None)
@@ -318,7 +318,7 @@ def _position_ids(model: torch.nn.Module, batch: int, length: int, device: torch
     RoBERTa derives positions from the input, skipping every pad id: with EOS = PAD (the tiny
     tokenizer) each committed EOS would count as padding and shift the positions after it.
     """
-    offset = _position_offset(model)
+    offset = position_offset(model)
     if offset == 0:
         return None
     return (offset + torch.arange(length, device=device)).expand(batch, length)
@@ -330,7 +330,7 @@ class _Forward:
 
     def __init__(self, model: torch.nn.Module, mode: str, positions: torch.Tensor | None) -> None:
         self.model = model
-        self.parts = split_masked_lm(model) if mode == "fast" else None
+        self.fast = mode == "fast"
         self.positions = positions
 
     def candidate_logits(
@@ -356,12 +356,10 @@ class _Forward:
         return uncond + (cfg_scale + 1) * (cond - uncond)
 
     def _logits_at(self, x, attention_mask, positions, where) -> torch.Tensor:
+        if self.fast:  # the head, hidden x vocabulary, only where needed
+            return masked_lm_logits(self.model, x, where, attention_mask=attention_mask, position_ids=positions)
         kwargs = {} if positions is None else {"position_ids": positions}
-        if self.parts is None:
-            return self.model(input_ids=x, attention_mask=attention_mask, **kwargs).logits[where]
-        encoder, head = self.parts
-        hidden = encoder(input_ids=x, attention_mask=attention_mask, **kwargs)[0]  # [R, L, H]
-        return head(hidden[where])  # [M, V]: the head, hidden x vocabulary, only where needed
+        return self.model(input_ids=x, attention_mask=attention_mask, **kwargs).logits[where]
 
 
 def _predict(
@@ -656,7 +654,7 @@ def _check_prompts(
     p_max, config = prompts.shape[1], model.config
     limit = context_length(model)
     if limit is not None and p_max + max_new_tokens > limit:
-        offset = _position_offset(model)
+        offset = position_offset(model)
         source = f"model.config.max_position_embeddings={config.max_position_embeddings}" + (
             f" less the {offset} position ids this RoBERTa-style model skips" if offset else "")
         room = limit - p_max

@@ -40,6 +40,7 @@ from transformers import (
 
 from .data import SFTCollator
 from .heads import masked_lm_logits
+from .sampling import position_offset
 from .masking import MaskingConfig, corrupt, masked_diffusion_loss
 
 __all__ = ["TrainConfig", "TrainResult", "MDLMTrainer", "train", "seed_everything"]
@@ -229,13 +230,11 @@ def _position_ids(
     be read as padding. Positions are taken from the attention mask instead, so token i of a
     row sits at ``padding_idx + 1 + i`` whatever it is. Other models count from 0 by default.
     """
-    model = getattr(model, "module", model)  # unwrap DistributedDataParallel (accelerate launch, torchrun)
-    embeddings = getattr(model.base_model, "embeddings", None)
-    padding_idx = getattr(embeddings, "padding_idx", None)
-    if padding_idx is None or not hasattr(embeddings, "position_embeddings"):
+    offset = position_offset(model)  # model.modules() reaches inside a DistributedDataParallel wrapper
+    if offset == 0:
         return None
     mask = torch.ones_like(input_ids) if attention_mask is None else attention_mask.long()
-    return mask.cumsum(dim=1) * mask + padding_idx
+    return mask.cumsum(dim=1) * mask + (offset - 1)  # padding sits at padding_idx = offset - 1
 
 
 class _LossHistory(TrainerCallback):
