@@ -21,6 +21,7 @@ The package is organised one concept per module; the most used names are re-expo
 - :mod:`dlm_kit.likelihood` Monte Carlo / exact log-likelihood of the MDLM bound, rolling windows, greedy check
 - :mod:`dlm_kit.evaluation` lm-eval model ``dlm_kit`` and offline tasks (needs the ``eval`` extra)
 - :mod:`dlm_kit.baselines` the autoregressive GPT-2 baseline of notebook 05
+- :mod:`dlm_kit.quiet`     hide known-harmless progress bars, logs and warnings in notebook outputs
 """
 
 from .chat import ChatSession, SamplingConfig, answer, evaluate_tasks
@@ -40,6 +41,7 @@ from .data import (
 )
 from .masking import MaskingConfig, corrupt, loss_at_mask_ratios, masked_diffusion_loss
 from .profiles import Profile, get_profile
+from .quiet import quiet
 from .sampling import GenerationOutput, generate
 from .training import TrainConfig, TrainResult, seed_everything, train
 
@@ -47,6 +49,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CHAT_TEMPLATE",
+    "quiet",
     "END_OF_ANSWER",
     "build_tiny_tokenizer",
     "load_backbone",

@@ -20,6 +20,7 @@ __all__ = [
     "render_corruption",
     "render_training_example",
     "plot_answer_lengths",
+    "plot_speed_quality",
 ]
 
 
@@ -27,6 +28,24 @@ def _axes(ax):
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3.5))
     return ax
+
+
+def _readable_log_axis(axis, values: Sequence[float] | None = None) -> None:
+    """Plain numbers (2, 8, 32) instead of 10^0.3-style ticks on a log axis; ticks at ``values``.
+
+    Matplotlib's default log formatter labels only powers of ten, so a range like 2–32 shows one
+    tick or none; readers want the values they chose marked.
+    """
+    formatter = plt.ScalarFormatter()
+    formatter.set_scientific(False)
+    axis.set_major_formatter(formatter)
+    axis.set_minor_formatter(plt.NullFormatter())
+    if values is not None:
+        ticks = sorted({float(v) for v in values if v > 0})
+        if len(ticks) > 8:  # too many to read: keep about eight, always the ends
+            stride = -(-len(ticks) // 8)
+            ticks = sorted(set(ticks[::stride]) | {ticks[-1]})
+        axis.set_ticks(ticks)
 
 
 def plot_losses(
@@ -44,6 +63,7 @@ def plot_losses(
     ax.set(title=title, xlabel="optimizer step", ylabel=ylabel)
     if log_y:
         ax.set_yscale("log")
+        _readable_log_axis(ax.yaxis)
     ax.grid(alpha=0.3)
     ax.legend()
     return ax
@@ -54,7 +74,7 @@ def plot_mask_ratio_histogram(ratios: Mapping[str, torch.Tensor], *, ax=None, bi
     ax = _axes(ax)
     for name, values in ratios.items():
         ax.hist(torch.as_tensor(values).float().numpy(), bins=bins, range=(0, 1), alpha=0.6, label=name)
-    ax.set(title="How much of each sequence is masked", xlabel="mask ratio t", ylabel="sequences")
+    ax.set(title="How much of each sequence is masked", xlabel="mask ratio t (fraction of tokens)", ylabel="sequences")
     ax.legend()
     return ax
 
@@ -65,7 +85,7 @@ def plot_loss_vs_mask_ratio(results: Mapping[str, Mapping[float, float]], *, ax=
     for name, by_ratio in results.items():
         ratios = sorted(by_ratio)
         ax.plot(ratios, [by_ratio[r] for r in ratios], marker="o", label=name)
-    ax.set(title="Loss at a given mask ratio", xlabel="mask ratio t", ylabel="loss (nats/masked token)")
+    ax.set(title="Loss at a given mask ratio", xlabel="mask ratio t (fraction of tokens)", ylabel="loss (nats/masked token)")
     ax.grid(alpha=0.3)
     ax.legend()
     return ax
@@ -83,8 +103,8 @@ def plot_reveal_order(history, *, row: int = 0, start: int = 0, ax=None):
     order = revealed_at[start:].float()
     order[order < 0] = float("nan")
     image = ax.imshow(order[None, :].numpy(), aspect="auto", cmap="viridis")
-    ax.set(title="When each position was revealed", xlabel="generated position", yticks=[])
-    plt.colorbar(image, ax=ax, label="step")
+    ax.set(title="When each position was revealed", xlabel="generated position (token)", yticks=[])
+    plt.colorbar(image, ax=ax, label="sampler step")
     return ax
 
 
@@ -133,15 +153,16 @@ def plot_answer_lengths(sweeps: Mapping[str, Mapping[int, Mapping[str, float]]],
         ax.plot(lengths, [by_length[n]["answer_tokens"] for n in lengths], marker="o", label=name)
     ax.set(title="Answer length vs the room given", xlabel="max_new_tokens (canvas length)",
            ylabel="mean answer length (tokens)", xscale="log")
-    ax.set_xticks(sorted({n for by_length in sweeps.values() for n in by_length}))
-    ax.get_xaxis().set_major_formatter(plt.ScalarFormatter())
+    _readable_log_axis(ax.xaxis, [n for by_length in sweeps.values() for n in by_length])
     ax.grid(alpha=0.3)
     ax.legend()
     return ax
 
 
-def plot_speed_quality(rows: Sequence[Mapping], *, axes=None):
+def plot_speed_quality(rows: Sequence[Mapping], *, axes=None, n_questions: int | None = None):
     """Exact match against forward passes, and answer tokens/s, one point per sampler setting.
+
+    ``n_questions`` (how many questions each exact match is over) goes into the title.
 
     ``rows`` as returned by :func:`dlm_kit.chat.speed_quality_sweep` (plus
     :func:`dlm_kit.baselines.causal_speed_quality` rows, ``kind="autoregressive"``, drawn in red).
@@ -153,10 +174,13 @@ def plot_speed_quality(rows: Sequence[Mapping], *, axes=None):
     for row, colour in zip(rows, colours):
         left.scatter(row["forward_passes"], row["exact_match"], color=colour, marker="s" if colour == "tab:red" else "o")
         left.annotate(row["setting"], (row["forward_passes"], row["exact_match"]), fontsize=8, xytext=(4, 3), textcoords="offset points")
-    left.set(title="Quality vs forward passes (100 questions)", xlabel="forward passes", ylabel="exact match", xscale="log")
+    over = f" ({n_questions} questions)" if n_questions else ""
+    left.set(title=f"Quality vs forward passes{over}", xlabel="forward passes per answer",
+             ylabel="exact match (fraction)", xscale="log")
+    _readable_log_axis(left.xaxis, [row["forward_passes"] for row in rows])
     left.grid(alpha=0.3)
     right.barh([row["setting"] for row in rows], [row["answer_tokens_per_s"] for row in rows], color=colours)
     right.invert_yaxis()
-    right.set(title="Speed on this CPU", xlabel="answer tokens / s")
+    right.set(title="Speed on this machine", xlabel="answer tokens / s", ylabel="setting")
     plt.tight_layout()
     return axes
