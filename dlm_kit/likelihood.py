@@ -36,6 +36,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .heads import masked_lm_logits
+from .positions import position_ids
 
 __all__ = ["encode_pair", "exact_loglikelihood", "mc_loglikelihood", "rolling_windows", "is_greedy"]
 
@@ -63,10 +64,16 @@ def encode_pair(tokenizer, context: str, continuation: str) -> tuple[list[int], 
 
 
 def _logits_at(model, input_ids: torch.Tensor, attention_mask: torch.Tensor | None, rows: torch.Tensor, fast: bool) -> torch.Tensor:
-    """Logits [N, V] at the N True positions of ``rows`` [B, L], in row-major order."""
+    """Logits [N, V] at the N True positions of ``rows`` [B, L], in row-major order.
+
+    RoBERTa-style models get explicit positions, so an EOS = PAD token inside a scored text does
+    not shift the positions after it (:mod:`dlm_kit.positions`).
+    """
+    positions = position_ids(model, input_ids, attention_mask)
     if fast:
-        return masked_lm_logits(model, input_ids, rows, attention_mask=attention_mask)
-    return model(input_ids=input_ids, attention_mask=attention_mask).logits[rows]
+        return masked_lm_logits(model, input_ids, rows, attention_mask=attention_mask, position_ids=positions)
+    extra = {} if positions is None else {"position_ids": positions}
+    return model(input_ids=input_ids, attention_mask=attention_mask, **extra).logits[rows]
 
 
 def _pad(rows: Sequence[Sequence[int]], pad_token_id: int, device) -> tuple[torch.Tensor, torch.Tensor | None]:

@@ -31,6 +31,8 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
+from .positions import position_ids, position_offset
+
 __all__ = [
     "MaskingConfig",
     "CorruptedBatch",
@@ -216,6 +218,7 @@ def loss_at_mask_ratios(
     if collate_fn is None:
         collate_fn = _default_collate
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=collate_fn)
+    offset = position_offset(model)  # RoBERTa-style models get explicit positions (dlm_kit.positions)
     results = {}
     for ratio in ratios:
         generator = torch.Generator(device=device).manual_seed(seed)
@@ -229,9 +232,12 @@ def loss_at_mask_ratios(
             if not corrupted.masked.any():
                 continue
             attention_mask = batch.get("attention_mask")
+            attention_mask = None if attention_mask is None else attention_mask.to(device)
+            positions = position_ids(model, corrupted.input_ids, attention_mask, offset=offset)
             logits = model(
                 input_ids=corrupted.input_ids,
-                attention_mask=None if attention_mask is None else attention_mask.to(device),
+                attention_mask=attention_mask,
+                **({} if positions is None else {"position_ids": positions}),
             ).logits
             ce = F.cross_entropy(logits[corrupted.masked].float(), labels[corrupted.masked], reduction="sum")
             total, count = total + ce.item(), count + int(corrupted.masked.sum())

@@ -40,7 +40,7 @@ from transformers import (
 
 from .data import SFTCollator
 from .heads import masked_lm_logits
-from .sampling import position_offset
+from .positions import position_ids, position_offset
 from .masking import MaskingConfig, corrupt, masked_diffusion_loss
 
 __all__ = ["TrainConfig", "TrainResult", "MDLMTrainer", "train", "seed_everything"]
@@ -184,6 +184,7 @@ class MDLMTrainer(Trainer):
         self.model_accepts_loss_kwargs = False
         self.loss_is_scaled_for_ga = False
         self._eval_generator: torch.Generator | None = None
+        self._position_offset: int | None = None  # RoBERTa-style numbering: see dlm_kit.positions
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         labels = inputs["labels"]
@@ -192,7 +193,9 @@ class MDLMTrainer(Trainer):
             inputs["input_ids"], labels, config=self.masking, mask_token_id=self.mask_token_id, generator=generator
         )
         attention_mask = inputs.get("attention_mask")
-        positions = _position_ids(model, corrupted.input_ids, attention_mask)
+        if self._position_offset is None:  # once per run: it walks every module of the model
+            self._position_offset = position_offset(model)
+        positions = position_ids(model, corrupted.input_ids, attention_mask, offset=self._position_offset)
         if self.head_on_masked_only and not return_outputs:
             logits = masked_lm_logits(
                 model, corrupted.input_ids, corrupted.masked, attention_mask=attention_mask, position_ids=positions
@@ -216,25 +219,6 @@ class MDLMTrainer(Trainer):
     def evaluate(self, *args: Any, **kwargs: Any) -> dict[str, float]:
         self._eval_generator = torch.Generator(device=self.args.device).manual_seed(self.args.seed)
         return super().evaluate(*args, **kwargs)
-
-
-def _position_ids(
-    model: PreTrainedModel, input_ids: torch.Tensor, attention_mask: torch.Tensor | None
-) -> torch.Tensor | None:
-    """[B, L] explicit position ids for RoBERTa-style models, None for every other model.
-
-    RoBERTa (and XLM-R, CamemBERT, ...) number positions from ``padding_idx + 1`` and, left to
-    themselves, derive them from the tokens: every pad-id token gets the padding position and
-    shifts the tokens after it. With a tokenizer whose EOS is its pad token (the kit's tiny
-    one), the EOS separators of :func:`dlm_kit.data.group_texts` and trained EOS padding would
-    be read as padding. Positions are taken from the attention mask instead, so token i of a
-    row sits at ``padding_idx + 1 + i`` whatever it is. Other models count from 0 by default.
-    """
-    offset = position_offset(model)  # model.modules() reaches inside a DistributedDataParallel wrapper
-    if offset == 0:
-        return None
-    mask = torch.ones_like(input_ids) if attention_mask is None else attention_mask.long()
-    return mask.cumsum(dim=1) * mask + (offset - 1)  # padding sits at padding_idx = offset - 1
 
 
 class _LossHistory(TrainerCallback):
