@@ -312,3 +312,38 @@ def test_roberta_training_numbers_positions_straight_through_eos_tokens(tmp_path
                                                  progress_bar=False))
     expected = tok.pad_token_id + 1 + torch.arange(16)
     assert seen and all(torch.equal(positions, expected.expand_as(positions)) for positions in seen)
+
+
+# ---- length-grouped batches ---------------------------------------------------------------------
+
+
+def test_length_grouped_batches_carry_less_padding(tmp_path):
+    model, tok = load_backbone("tiny-bert", seed=0)
+    data = tokenize_chat_dataset(make_synthetic_tasks(["copy", "sort", "add"], n_train=40, n_test=0)["train"], tok)
+    assert len({len(row["input_ids"]) for row in data}) > 3  # rows of several lengths
+
+    def padding_over_a_run(group_by_length: bool) -> float:
+        collator = SFTCollator(tok)
+        padded = real = 0
+
+        def counting(examples):
+            nonlocal padded, real
+            batch = collator(examples)
+            padded += batch["input_ids"].numel()
+            real += sum(len(e["input_ids"]) for e in examples)
+            return batch
+
+        config = TrainConfig(output_dir=str(tmp_path / str(group_by_length)), max_steps=6, batch_size=8,
+                             progress_bar=False, group_by_length=group_by_length)
+        train(load_backbone("tiny-bert", seed=0)[0], tok, data, config=config, data_collator=counting)
+        return 1 - real / padded
+
+    assert padding_over_a_run(True) < 0.5 * padding_over_a_run(False)
+
+
+def test_speed_options_reach_the_trainer():
+    args = TrainConfig(compile=True, group_by_length=True).to_training_arguments()
+    assert args.torch_compile is True
+    assert getattr(args, "train_sampling_strategy", None) == "group_by_length" or getattr(args, "group_by_length", False)
+    plain = TrainConfig().to_training_arguments()
+    assert plain.torch_compile is False
