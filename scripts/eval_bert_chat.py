@@ -48,6 +48,15 @@ CHECKABLE_SAMPLING = SamplingConfig(max_new_tokens=32, steps=16, block_size=8)
 OPEN_SAMPLING = SamplingConfig(max_new_tokens=64, steps=32, block_size=8)
 
 
+def judge_open(questions: list[str], answers: list[str | None], open_: list[int], judge) -> list[float | None]:
+    """The judge score of ``answers[i]`` given ``questions[i]`` at each open question i; None elsewhere."""
+    scores = answer_logprob([questions[i] for i in open_], [answers[i] or "" for i in open_], judge=judge)
+    per_question: list[float | None] = [None] * len(questions)
+    for i, score in zip(open_, scores):
+        per_question[i] = score
+    return per_question
+
+
 def add_relevance(record: dict, judge) -> None:
     """Per open answer, the judge score given *another* open question (a fixed cyclic shift).
 
@@ -58,15 +67,12 @@ def add_relevance(record: dict, judge) -> None:
     """
     questions = record["questions"]
     open_ = [i for i, q in enumerate(questions) if q["family"] == "open"]
-    other = {i: questions[open_[(k + 1) % len(open_)]]["question"] for k, i in enumerate(open_)}
+    other = [q["question"] for q in questions]
+    for k, i in enumerate(open_):
+        other[i] = questions[open_[(k + 1) % len(open_)]]["question"]
     for result in record["systems"].values():
-        if "judge_other_question" in result:
-            continue
-        scores = answer_logprob([other[i] for i in open_], [result["answers"][i] or "" for i in open_], judge=judge)
-        shifted = [None] * len(questions)
-        for i, score in zip(open_, scores):
-            shifted[i] = score
-        result["judge_other_question"] = shifted
+        if "judge_other_question" not in result:
+            result["judge_other_question"] = judge_open(other, result["answers"], open_, judge)
 
 
 def main() -> None:
@@ -114,11 +120,8 @@ def main() -> None:
     for name, answers in (("teacher (ceiling)", teacher), ("teacher, words shuffled (floor)", [a and shuffle_words(a) for a in teacher])):
         if name in record["systems"]:
             continue
-        scores = answer_logprob([questions[i] for i in open_], [answers[i] for i in open_], judge=judge)
-        judged = [None] * len(rows)
-        for i, s in zip(open_, scores):
-            judged[i] = s
-        record["systems"][name] = {"answers": answers, "exact": [None] * len(rows), "judge": judged}
+        record["systems"][name] = {"answers": answers, "exact": [None] * len(rows),
+                                   "judge": judge_open(questions, answers, open_, judge)}
 
     for name, model_name in SYSTEMS.items():
         if args.systems is not None and name not in args.systems:
@@ -136,13 +139,12 @@ def main() -> None:
                 replies[i] = reply
         seconds = time.perf_counter() - start
         exact = [english_exact_match(replies[i], rows[i]["answer"]) if rows[i]["checkable"] else None for i in range(len(rows))]
-        scores = answer_logprob([questions[i] for i in open_], [replies[i] for i in open_], judge=judge)
-        shuffled = answer_logprob([questions[i] for i in open_], [shuffle_words(replies[i]) for i in open_], judge=judge)
-        judged, judged_shuffled = [None] * len(rows), [None] * len(rows)
-        for i, s, f in zip(open_, scores, shuffled):
-            judged[i], judged_shuffled[i] = s, f
-        record["systems"][name] = {"model": str(model_name), "answers": replies, "exact": exact, "judge": judged,
-                                   "judge_words_shuffled": judged_shuffled, "generation_seconds": round(seconds, 1)}
+        record["systems"][name] = {
+            "model": str(model_name), "answers": replies, "exact": exact,
+            "judge": judge_open(questions, replies, open_, judge),
+            "judge_words_shuffled": judge_open(questions, [shuffle_words(r) for r in replies], open_, judge),
+            "generation_seconds": round(seconds, 1),
+        }
         held_out = tokenize_chat_dataset(test.select(range(0, len(test), 2)), tokenizer)  # every family
         losses = loss_at_mask_ratios(model, held_out, ratios=RATIOS, mask_token_id=tokenizer.mask_token_id,
                                      collate_fn=SFTCollator(tokenizer, pad_policy="single_eos"), batch_size=32)

@@ -1,14 +1,15 @@
-"""Write the repository URL of ``pyproject.toml`` into every notebook's Colab install cell.
+"""Write the repository URL of ``pyproject.toml`` into every notebook's Colab install cell and badge.
 
 The address lives in one place, ``[project.urls] Repository``; the first code cell of each
-notebook (the install cell, active only in Colab) clones it. After changing the URL, or after
-editing a notebook, run::
+notebook (the install cell, active only in Colab) clones it, and the "Open in Colab" badge of
+its opening cell links ``colab.research.google.com/github/<owner>/<name>/blob/main/notebooks/<file>``.
+After changing the URL, or after editing a notebook, run::
 
     python scripts/sync_install_cells.py          # rewrite the cells that differ
     python scripts/sync_install_cells.py --check  # exit 1 if any cell differs (what the test checks)
 
-Only the install cell's source changes: the notebook is read and written with nbformat, and a
-notebook whose cell already agrees is not written at all.
+Only the install cell's and the badge's URLs change: the notebook is read and written with
+nbformat, and a notebook whose cells already agree is not written at all.
 """
 
 from __future__ import annotations
@@ -22,6 +23,13 @@ import nbformat
 
 REPO = Path(__file__).resolve().parents[1]
 GITHUB_URL = re.compile(r"https://github\.com/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
+COLAB_URL = re.compile(r"https://colab\.research\.google\.com/github/[^)\s\"]+")
+
+
+def colab_url(repository: str, notebook: Path) -> str:
+    """The Colab address that opens ``notebook`` (in the repository's ``notebooks/``) from GitHub."""
+    owner_and_name = repository.removeprefix("https://github.com/")
+    return f"https://colab.research.google.com/github/{owner_and_name}/blob/main/notebooks/{notebook.name}"
 
 
 def repository_url(pyproject: Path = REPO / "pyproject.toml") -> str:
@@ -49,11 +57,15 @@ def sync_notebook(path: Path, url: str, *, write: bool = True) -> bool:
     """Put ``url`` in ``path``'s install cell; True if the cell differed (written when ``write``)."""
     notebook = nbformat.read(path, as_version=nbformat.NO_CONVERT)
     cell = install_cell(notebook, path)
-    source = GITHUB_URL.sub(url, cell.source)
-    if source == cell.source:
+    changes = [(cell, GITHUB_URL.sub(url, cell.source))]
+    badges = [c for c in notebook.cells if c.cell_type == "markdown" and COLAB_URL.search(c.source)]
+    changes += [(c, COLAB_URL.sub(colab_url(url, path), c.source)) for c in badges]
+    changes = [(c, source) for c, source in changes if source != c.source]
+    if not changes:
         return False
     if write:
-        cell.source = source
+        for c, source in changes:
+            c.source = source
         nbformat.write(notebook, path)
     return True
 

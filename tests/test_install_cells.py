@@ -45,6 +45,14 @@ def test_the_install_cell_clones_exactly_the_pyproject_url(path):
     assert GITHUB_URL.findall(source) == [_repository_url()]
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_the_colab_badge_opens_this_notebook_from_the_pyproject_repository(path):
+    opening = "".join(json.loads(path.read_text())["cells"][0]["source"])
+    owner_and_name = _repository_url().removeprefix("https://github.com/")
+    expected = f"https://colab.research.google.com/github/{owner_and_name}/blob/main/notebooks/{path.name}"
+    assert re.findall(r"https://colab\.research\.google\.com/github/[^)\s]+", opening) == [expected]
+
+
 def test_the_sync_script_rewrites_only_the_install_cell_url(tmp_path):
     sync = _sync_script()
     original = NOTEBOOKS[0]
@@ -56,6 +64,12 @@ def test_the_sync_script_rewrites_only_the_install_cell_url(tmp_path):
     # the same bytes as the committed notebook: nothing else in the JSON was touched
     assert copy.read_text() == original.read_text()
     assert sync.sync_notebook(copy, _repository_url()) is False  # already in sync: not written
+    badge = text.index("https://colab.research.google.com/github/")
+    old = "https://colab.research.google.com/github/someone/old-name/blob/main/notebooks/" + original.name
+    end = text.index(")", badge)
+    copy.write_text(text[:badge] + old + text[end:])
+    assert sync.sync_notebook(copy, _repository_url()) is True
+    assert copy.read_text() == original.read_text()  # the badge is put back, byte for byte
 
 
 def test_the_readme_pip_install_line_uses_the_pyproject_url():
