@@ -42,6 +42,7 @@ __all__ = [
     "corrupt",
     "masked_diffusion_loss",
     "loss_at_mask_ratios",
+    "sequence_losses_at_mask_ratios",
 ]
 
 IGNORE_INDEX = -100
@@ -189,6 +190,68 @@ def masked_diffusion_loss(
 
 
 @torch.no_grad()
+def sequence_losses_at_mask_ratios(
+    model: torch.nn.Module,
+    dataset,
+    *,
+    ratios: tuple[float, ...] = (0.1, 0.3, 0.5, 0.7, 0.9, 1.0),
+    mask_token_id: int,
+    collate_fn=None,
+    batch_size: int = 32,
+    max_batches: int | None = None,
+    seed: int = 0,
+) -> dict[float, tuple[torch.Tensor, torch.Tensor]]:
+    """Per sequence, the summed cross-entropy (nats) of its masked tokens and how many were masked.
+
+    For each ratio r: ``(nll [N] float64, masked [N] long)`` over the N sequences of ``dataset``
+    (in order), with a fraction r of each sequence's trainable tokens masked. Per-sequence values
+    give two models' difference an interval (:func:`dlm_kit.stats.paired_difference` over the
+    sequences both were scored on); :func:`loss_at_mask_ratios` pools them. Draws are seeded per
+    ratio, so two models are scored on the same masks.
+
+    >>> from dlm_kit.backbones import load_backbone
+    >>> model, tok = load_backbone("tiny-bert", seed=0)
+    >>> data = [{"input_ids": [5, 6, 7, 8], "labels": [5, 6, 7, 8]}] * 3
+    >>> nll, masked = sequence_losses_at_mask_ratios(model, data, ratios=(1.0,), mask_token_id=tok.mask_token_id)[1.0]
+    >>> masked.tolist()
+    [4, 4, 4]
+    """
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    if collate_fn is None:
+        collate_fn = _default_collate
+    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=collate_fn)
+    offset = position_offset(model)  # RoBERTa-style models get explicit positions (dlm_kit.positions)
+    results = {}
+    for ratio in ratios:
+        generator = torch.Generator(device=device).manual_seed(seed)
+        config = MaskingConfig(objective="mlm", mlm_ratio=ratio)
+        nll_rows, count_rows = [], []
+        for i, batch in enumerate(loader):
+            if max_batches is not None and i >= max_batches:
+                break
+            input_ids, labels = batch["input_ids"].to(device), batch["labels"].to(device)
+            corrupted = corrupt(input_ids, labels, config=config, mask_token_id=mask_token_id, generator=generator)
+            nll = torch.zeros(input_ids.shape, dtype=torch.float64, device=device)  # [B, L], 0 where unmasked
+            if corrupted.masked.any():
+                attention_mask = batch.get("attention_mask")
+                attention_mask = None if attention_mask is None else attention_mask.to(device)
+                positions = position_ids(model, corrupted.input_ids, attention_mask, offset=offset)
+                logits = model(
+                    input_ids=corrupted.input_ids,
+                    attention_mask=attention_mask,
+                    **({} if positions is None else {"position_ids": positions}),
+                ).logits
+                ce = F.cross_entropy(logits[corrupted.masked].float(), labels[corrupted.masked], reduction="none")
+                nll[corrupted.masked] = ce.double()
+            nll_rows.append(nll.sum(1).cpu())
+            count_rows.append(corrupted.masked.sum(1).cpu())
+        results[ratio] = (torch.cat(nll_rows), torch.cat(count_rows))
+    model.train(was_training)
+    return results
+
+
 def loss_at_mask_ratios(
     model: torch.nn.Module,
     dataset,
@@ -203,8 +266,8 @@ def loss_at_mask_ratios(
     """Mean cross-entropy (nats per masked token) of ``model`` when a fraction r is masked.
 
     Notebook 01 plots this for an MLM-trained and an MDLM-trained model: the MLM model only
-    ever saw ~15 % masked and its loss climbs at high ratios. Draws are seeded, so two models
-    are scored on the same masks.
+    ever saw ~15 % masked and its loss climbs at high ratios. Pooled over all masked tokens of
+    :func:`sequence_losses_at_mask_ratios` (the same seeded masks for every model).
 
     >>> from dlm_kit.backbones import load_backbone
     >>> model, tok = load_backbone("tiny-bert", seed=0)
@@ -212,38 +275,11 @@ def loss_at_mask_ratios(
     >>> sorted(loss_at_mask_ratios(model, data, ratios=(0.5, 1.0), mask_token_id=tok.mask_token_id))
     [0.5, 1.0]
     """
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    if collate_fn is None:
-        collate_fn = _default_collate
-    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=collate_fn)
-    offset = position_offset(model)  # RoBERTa-style models get explicit positions (dlm_kit.positions)
-    results = {}
-    for ratio in ratios:
-        generator = torch.Generator(device=device).manual_seed(seed)
-        config = MaskingConfig(objective="mlm", mlm_ratio=ratio)
-        total, count = 0.0, 0
-        for i, batch in enumerate(loader):
-            if max_batches is not None and i >= max_batches:
-                break
-            input_ids, labels = batch["input_ids"].to(device), batch["labels"].to(device)
-            corrupted = corrupt(input_ids, labels, config=config, mask_token_id=mask_token_id, generator=generator)
-            if not corrupted.masked.any():
-                continue
-            attention_mask = batch.get("attention_mask")
-            attention_mask = None if attention_mask is None else attention_mask.to(device)
-            positions = position_ids(model, corrupted.input_ids, attention_mask, offset=offset)
-            logits = model(
-                input_ids=corrupted.input_ids,
-                attention_mask=attention_mask,
-                **({} if positions is None else {"position_ids": positions}),
-            ).logits
-            ce = F.cross_entropy(logits[corrupted.masked].float(), labels[corrupted.masked], reduction="sum")
-            total, count = total + ce.item(), count + int(corrupted.masked.sum())
-        results[ratio] = total / max(count, 1)
-    model.train(was_training)
-    return results
+    per_sequence = sequence_losses_at_mask_ratios(
+        model, dataset, ratios=ratios, mask_token_id=mask_token_id, collate_fn=collate_fn,
+        batch_size=batch_size, max_batches=max_batches, seed=seed,
+    )
+    return {ratio: nll.sum().item() / max(int(count.sum()), 1) for ratio, (nll, count) in per_sequence.items()}
 
 
 def _default_collate(examples: list[dict]) -> dict[str, torch.Tensor]:

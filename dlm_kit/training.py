@@ -19,6 +19,7 @@ and ``resume_from_checkpoint`` continues with the same data order and random mas
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
 import json
@@ -42,6 +43,7 @@ from transformers import (
 from .data import SFTCollator
 from .heads import masked_lm_logits
 from .positions import position_ids, position_offset
+from .quiet import quiet
 from .masking import MaskingConfig, corrupt, masked_diffusion_loss
 
 __all__ = ["TrainConfig", "TrainResult", "MDLMTrainer", "train", "seed_everything"]
@@ -344,7 +346,9 @@ def train(
         trainer.evaluate()
     model = trainer.model
     model.config.mask_token_id = tokenizer.mask_token_id
-    trainer.save_model(config.output_dir)  # model (safetensors) + tokenizer with chat template
+    # model (safetensors) + tokenizer with chat template; no "Writing model shards" bar in a quiet run
+    with quiet() if not config.progress_bar else contextlib.nullcontext():
+        trainer.save_model(config.output_dir)
     if trainer.is_world_process_zero():
         _write_run_record(config, trainer, history)
     metrics = output.metrics

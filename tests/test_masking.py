@@ -94,3 +94,18 @@ def test_bad_masking_settings_raise_clear_errors():
         MaskingConfig(mlm_ratio=1.5)
     with pytest.raises(ValueError, match="eps=0"):
         MaskingConfig(eps=0)
+
+
+def test_sequence_losses_pool_to_the_mean_loss_at_each_ratio():
+    from dlm_kit.backbones import load_backbone
+    from dlm_kit.masking import loss_at_mask_ratios, sequence_losses_at_mask_ratios
+
+    model, tok = load_backbone("tiny-bert", seed=0)
+    data = [{"input_ids": list(range(5 + i, 21 + i)), "labels": list(range(5 + i, 21 + i))} for i in range(5)]
+    kwargs = dict(ratios=(0.3, 1.0), mask_token_id=tok.mask_token_id, batch_size=2)
+    per_sequence = sequence_losses_at_mask_ratios(model, data, **kwargs)
+    pooled = loss_at_mask_ratios(model, data, **kwargs)
+    nll, masked = per_sequence[1.0]
+    assert masked.tolist() == [16] * 5 and bool((nll > 0).all())
+    for ratio, (nll, masked) in per_sequence.items():
+        assert math.isclose(pooled[ratio], nll.sum().item() / masked.sum().item(), rel_tol=1e-9)
