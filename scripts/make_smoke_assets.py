@@ -186,9 +186,9 @@ def build_models(root: Path, texts: list[str], *, seed: int) -> None:
     # the seed's autoregressive baseline (notebook 05 scores it through lm-eval's own HFLM)
     torch.manual_seed(seed)
     qwen = qwen2_tokenizer(texts)
-    config = Qwen2Config(vocab_size=len(qwen), max_position_embeddings=32768, num_key_value_heads=_TOY["num_attention_heads"],
-                         tie_word_embeddings=True, bos_token_id=qwen.eos_token_id, eos_token_id=qwen.eos_token_id,
-                         pad_token_id=qwen.pad_token_id, **_TOY)
+    config = Qwen2Config(vocab_size=len(qwen), max_position_embeddings=32768, tie_word_embeddings=True,
+                         num_key_value_heads=_TOY["num_attention_heads"], bos_token_id=qwen.eos_token_id,
+                         eos_token_id=qwen.eos_token_id, pad_token_id=qwen.pad_token_id, **_TOY)
     _save(Qwen2ForCausalLM(config), qwen, root / "Qwen/Qwen1.5-0.5B", chat_template=CHATML_TEMPLATE)
 
 
