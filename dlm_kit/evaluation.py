@@ -77,6 +77,9 @@ __all__ = [
     "TASKS_DIR",
     "LOCAL_TASKS",
     "SEED_TABLE_TASKS",
+    "SEED_RESULTS",
+    "document_scores",
+    "headline_score",
 ]
 
 logger = logging.getLogger(__name__)
@@ -102,6 +105,20 @@ SEED_TABLE_TASKS = {
     "CMMLU": "cmmlu",
 }
 """The columns of the seed's results table and the lm-eval task behind each (hub data, `full`)."""
+
+_SEED_ROWS = {
+    "ModernBERT-base-chat-v0 (evaluated)": (49.3, 5.9, 25.0, 17.9, 3.1, 26.1, 49.7, 41.0, 24.3),
+    "ModernBERT-large-chat-v0 (evaluated)": (46.3, 17.1, 24.6, 25.1, 3.8, 33.5, 53.1, 45.0, 27.5),
+    "Qwen1.5-0.5B (reported)": (48.6, 22.0, 50.5, 18.3, 3.1, 39.2, 55.0, 48.2, 46.6),
+    "Qwen1.5-0.5B-chat (reported)": (None, 11.3, 37.2, None, 3.1, 35.0, None, None, None),
+}
+SEED_RESULTS: dict[str, dict[str, float | None]] = {
+    model: dict(zip(SEED_TABLE_TASKS, row)) for model, row in _SEED_ROWS.items()
+}
+"""The seed's published table (the blog post "BERTs that chat", section Evaluation Results), in %:
+model -> column of :data:`SEED_TABLE_TASKS` -> score, None where the post prints "/". Quoted, not
+computed here: "evaluated" rows were run by the seed's authors with their framework, "reported"
+rows they copied from the Qwen1.5 blog and the Qwen2-0.5B-Instruct model card."""
 
 
 def task_manager(include_path: str | os.PathLike | None = None, **kwargs: Any):
@@ -152,6 +169,38 @@ def scores_by_field(results: dict, task: str, *, field: str = "family", metric: 
     for sample in samples:
         groups.setdefault(sample["doc"][field], []).append(float(sample[metric]))
     return {key: sum(v) / len(v) for key, v in sorted(groups.items())}
+
+
+def document_scores(results: dict, task: str, *, metric: str | None = None) -> list[float]:
+    """Per-document scores of ``task`` in document order: the raw material of an interval.
+
+    ``metric`` defaults to the task's first one (exact_match for generation, acc for choice); a
+    paired comparison of two models on the same task zips their lists.
+    """
+    samples = results.get("samples", {}).get(task)
+    if not samples:
+        raise ValueError(f"No per-document samples for {task!r}: run it with log_samples=True (run_tasks does).")
+    metric = metric or next(k for k in samples[0] if k in ("exact_match", "acc"))
+    return [float(s[metric]) for s in sorted(samples, key=lambda s: s["doc_id"])]
+
+
+_HEADLINE_METRICS = ("acc,none", "exact_match,strict-match", "exact_match,get-answer", "exact_match,strip",
+                     "exact_match,none", "math_verify,none", "exact_match,flexible-extract")
+
+
+def headline_score(results: dict, task: str) -> float:
+    """The score a results table shows for ``task`` (a fraction): accuracy for choice tasks, exact
+    match for generation (GSM8K's strict match, BBH's extracted answer), as the seed's table.
+
+    Works for lm-eval groups (MMLU, BBH), whose aggregate sits under the group's name.
+    """
+    scores = results.get("results", {}).get(task)
+    if scores is None:
+        raise ValueError(f"No results for {task!r}; these tasks ran: {sorted(results.get('results', {}))}.")
+    for key in _HEADLINE_METRICS:
+        if isinstance(scores.get(key), (int, float)):
+            return float(scores[key])
+    raise ValueError(f"{task!r} has none of the metrics {_HEADLINE_METRICS}: {sorted(scores)}.")
 
 
 @register_model("dlm_kit")

@@ -159,17 +159,22 @@ def plot_answer_lengths(sweeps: Mapping[str, Mapping[int, Mapping[str, float]]],
     return ax
 
 
-def plot_speed_quality(rows: Sequence[Mapping], *, axes=None, n_questions: int | None = None):
+def plot_speed_quality(rows: Sequence[Mapping], *, axes=None, n_questions: int | None = None, timings: bool = True):
     """Exact match against forward passes, and answer tokens/s, one point per sampler setting.
 
     ``n_questions`` (how many questions each exact match is over) goes into the title.
+    ``timings=False`` draws only the first panel (forward passes are the same on every machine;
+    tokens/s is this machine's wall time, which notebooks keep out of committed outputs); then
+    ``axes`` is one ``Axes`` and a one-element list is returned.
 
     ``rows`` as returned by :func:`dlm_kit.chat.speed_quality_sweep` (plus
     :func:`dlm_kit.baselines.causal_speed_quality` rows, ``kind="autoregressive"``, drawn in red).
     """
     if axes is None:
-        _, axes = plt.subplots(1, 2, figsize=(12, 4))
-    left, right = axes
+        axes = plt.subplots(1, 2, figsize=(12, 4))[1] if timings else [plt.subplots(figsize=(6.5, 4))[1]]
+    elif not timings:
+        axes = [axes]
+    left = axes[0]
     colours = ["tab:red" if row.get("kind") == "autoregressive" else "tab:blue" for row in rows]
     for row, colour in zip(rows, colours):
         left.scatter(row["forward_passes"], row["exact_match"], color=colour, marker="s" if colour == "tab:red" else "o")
@@ -179,8 +184,10 @@ def plot_speed_quality(rows: Sequence[Mapping], *, axes=None, n_questions: int |
              ylabel="exact match (fraction)", xscale="log")
     _readable_log_axis(left.xaxis, [row["forward_passes"] for row in rows])
     left.grid(alpha=0.3)
-    right.barh([row["setting"] for row in rows], [row["answer_tokens_per_s"] for row in rows], color=colours)
-    right.invert_yaxis()
-    right.set(title="Speed on this machine", xlabel="answer tokens / s", ylabel="setting")
+    if timings:
+        right = axes[1]
+        right.barh([row["setting"] for row in rows], [row["answer_tokens_per_s"] for row in rows], color=colours)
+        right.invert_yaxis()
+        right.set(title="Speed on this machine", xlabel="answer tokens / s", ylabel="setting")
     plt.tight_layout()
     return axes

@@ -65,6 +65,9 @@ class Profile:
     """The ready-made diffusion chat model notebook 05 scores on :attr:`benchmark_tasks`."""
     benchmark_tasks: tuple[str, ...] = _LOCAL_TASKS
     """lm-eval tasks notebook 05 runs on :attr:`released_chat_model` (`full`: the seed's table)."""
+    causal_baseline: str = "tiny-chat-ar"
+    """The autoregressive model notebook 05 scores beside :attr:`released_chat_model` on the same
+    :attr:`benchmark_tasks` (`full`: the seed's baseline, Qwen1.5-0.5B, loaded by lm-eval's HFLM)."""
 
 
 _PROFILES = {
@@ -109,6 +112,7 @@ _PROFILES = {
         # = dlm_kit.evaluation.SEED_TABLE_TASKS.values() (tested); hub data
         benchmark_tasks=("lambada_openai", "gsm8k", "ceval-valid", "bbh", "minerva_math", "mmlu", "winogrande",
                          "hellaswag", "cmmlu"),
+        causal_baseline="Qwen/Qwen1.5-0.5B",  # the seed's autoregressive row, of a similar size (0.5 B)
     ),
 }
 
@@ -118,6 +122,7 @@ SMOKE_STANDINS = {
     "google-bert/bert-base-uncased": "google-bert/bert-base-uncased",
     "FacebookAI/roberta-base": "FacebookAI/roberta-base",
     "dllm-collection/ModernBERT-large-chat-v0": "dllm-collection/ModernBERT-large-chat-v0",
+    "Qwen/Qwen1.5-0.5B": "Qwen/Qwen1.5-0.5B",
     "tatsu-lab/alpaca": "tatsu-lab/alpaca",
     "allenai/tulu-3-sft-mixture": "allenai/tulu-3-sft-mixture",
     "HuggingFaceTB/smoltalk": "HuggingFaceTB/smoltalk",
@@ -157,6 +162,7 @@ def _smoke_profile() -> Profile:
         pretrain_corpus=local(full.pretrain_corpus),
         sft_stages=tuple(tuple(map(local, stage)) for stage in full.sft_stages),
         released_chat_model=local(full.released_chat_model),
+        causal_baseline=local(full.causal_baseline),
         benchmark_tasks=_LOCAL_TASKS,  # the seed's tasks need hub data: score the offline ones
         seq_length=32,
         max_sft_length=96,

@@ -4,14 +4,17 @@
     python scripts/make_smoke_assets.py --out DIR
 
 `full` names hub ids (ModernBERT-base/-large, bert-base-uncased, roberta-base, the released
-ModernBERT chat model, Alpaca, Tulu-3, SmolTalk, wikitext-103) that CI cannot download. This
+ModernBERT chat model, the Qwen1.5-0.5B baseline, Alpaca, Tulu-3, SmolTalk, wikitext-103) that CI cannot download. This
 script writes, under ``DIR/<hub id>``, a folder of the same layout for each:
 
 - models: random-weight ``ModernBertForMaskedLM`` / ``BertForMaskedLM`` / ``RobertaForMaskedLM``
   at toy sizes (safetensors + ``config.json``), with tokenizers of the real formats trained here
   in seconds: byte-level BPE with ``[CLS]``/``[SEP]``/``[MASK]`` for ModernBERT, lower-cased
   WordPiece for BERT, byte-level BPE with ``<s>``/``</s>``/``<pad>``/``<mask>`` (pad id 1) for
-  RoBERTa; the released chat model's stand-in also carries a chat template;
+  RoBERTa; the released chat model's stand-in also carries a chat template; and the seed's
+  autoregressive baseline, Qwen1.5-0.5B: a ``Qwen2ForCausalLM`` (its architecture) with a
+  byte-level BPE ``Qwen2Tokenizer`` (``<|endoftext|>`` as EOS and padding, no BOS, no mask,
+  ChatML ``<|im_start|>``/``<|im_end|>`` turns);
 - data: parquet shards in the hub layout and columns: ``wikitext-103-raw-v1/{train,validation,test}-*``
   (one line per row, blank rows between paragraphs), Alpaca's ``data/train-*`` (instruction,
   input, output, text), Tulu-3's ``data/train-*`` (id, messages, source) and SmolTalk's
@@ -40,6 +43,9 @@ from transformers import (
     ModernBertConfig,
     ModernBertForMaskedLM,
     PreTrainedTokenizerFast,
+    Qwen2Config,
+    Qwen2ForCausalLM,
+    Qwen2TokenizerFast,
     RobertaConfig,
     RobertaForMaskedLM,
     RobertaTokenizerFast,
@@ -101,6 +107,23 @@ def roberta_tokenizer(texts: list[str]) -> RobertaTokenizerFast:
     )
 
 
+CHATML_TEMPLATE = (
+    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}"
+    "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+)
+"""ChatML turns, the format of the Qwen1.5 tokenizers' template (written here, no default system turn)."""
+
+
+def qwen2_tokenizer(texts: list[str]) -> Qwen2TokenizerFast:
+    """Qwen1.5's format: byte-level BPE, no BOS and no mask, <|endoftext|> as EOS and padding."""
+    special = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+    backend = _bpe(texts, special)
+    return Qwen2TokenizerFast(
+        tokenizer_object=backend, eos_token="<|endoftext|>", pad_token="<|endoftext|>", unk_token=None,
+        bos_token=None, model_max_length=32768,
+    )
+
+
 def bert_uncased_tokenizer(texts: list[str]) -> BertTokenizerFast:
     """bert-base-uncased's format: lower-cased, accent-stripped WordPiece, [CLS] text [SEP]."""
     special = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
@@ -159,6 +182,14 @@ def build_models(root: Path, texts: list[str], *, seed: int) -> None:
                            pad_token_id=roberta.pad_token_id, bos_token_id=roberta.bos_token_id,
                            eos_token_id=roberta.eos_token_id, **_TOY)
     _save(RobertaForMaskedLM(config), roberta, root / "FacebookAI/roberta-base")
+
+    # the seed's autoregressive baseline (notebook 05 scores it through lm-eval's own HFLM)
+    torch.manual_seed(seed)
+    qwen = qwen2_tokenizer(texts)
+    config = Qwen2Config(vocab_size=len(qwen), max_position_embeddings=32768, tie_word_embeddings=True,
+                         num_key_value_heads=_TOY["num_attention_heads"], bos_token_id=qwen.eos_token_id,
+                         eos_token_id=qwen.eos_token_id, pad_token_id=qwen.pad_token_id, **_TOY)
+    _save(Qwen2ForCausalLM(config), qwen, root / "Qwen/Qwen1.5-0.5B", chat_template=CHATML_TEMPLATE)
 
 
 # --------------------------------------------------------------------------------------------

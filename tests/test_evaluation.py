@@ -307,3 +307,23 @@ def test_cuda_device_without_cuda_says_how_to_fix_it():
     model, tok = load_backbone("tiny-bert", seed=0)
     with pytest.raises(ValueError, match="device='cpu'"):
         DiffusionLM(pretrained=model, tokenizer=tok, device="cuda")
+
+
+def test_the_seeds_table_has_the_columns_of_the_seed_tasks():
+    from dlm_kit.evaluation import SEED_RESULTS, SEED_TABLE_TASKS
+
+    assert all(list(row) == list(SEED_TABLE_TASKS) for row in SEED_RESULTS.values())
+    assert SEED_RESULTS["Qwen1.5-0.5B (reported)"]["MMLU"] == 39.2  # as printed in the seed's blog post
+    assert SEED_RESULTS["Qwen1.5-0.5B-chat (reported)"]["LAMBADA"] is None  # "/" in the post
+
+
+def test_document_scores_follow_document_order_and_headline_score_picks_the_tables_metric():
+    from dlm_kit.evaluation import document_scores, headline_score
+
+    results = {"samples": {"t": [{"doc_id": 1, "acc": 0.0, "acc_norm": 1.0}, {"doc_id": 0, "acc": 1.0, "acc_norm": 1.0}]},
+               "results": {"t": {"alias": "t", "acc,none": 0.5, "acc_stderr,none": "N/A"},
+                           "gsm8k": {"exact_match,flexible-extract": 0.3, "exact_match,strict-match": 0.2}}}
+    assert document_scores(results, "t") == [1.0, 0.0]
+    assert headline_score(results, "t") == 0.5 and headline_score(results, "gsm8k") == 0.2
+    with pytest.raises(ValueError, match="these tasks ran"):
+        headline_score(results, "mmlu")

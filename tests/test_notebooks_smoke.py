@@ -89,6 +89,15 @@ def test_smoke_standins_have_the_hub_formats(smoke_assets):
     assert backend == {"answerdotai/ModernBERT-base": "BPE", "google-bert/bert-base-uncased": "WordPiece",
                        "FacebookAI/roberta-base": "BPE"}
     assert load_backbone(folder("FacebookAI/roberta-base"))[1].pad_token_id == 1  # positions start at pad + 1
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    qwen_folder = folder("Qwen/Qwen1.5-0.5B")
+    qwen, qwen_tok = AutoModelForCausalLM.from_pretrained(qwen_folder), AutoTokenizer.from_pretrained(qwen_folder)
+    assert type(qwen).__name__ == "Qwen2ForCausalLM" and qwen.num_parameters() < 1_000_000
+    specials = (qwen_tok.eos_token, qwen_tok.pad_token, qwen_tok.bos_token, qwen_tok.mask_token)
+    assert specials == ("<|endoftext|>", "<|endoftext|>", None, None)  # no BOS, no mask: a causal LM's tokenizer
+    chat = qwen_tok.apply_chat_template([{"role": "user", "content": "Hi"}], add_generation_prompt=True, tokenize=False)
+    assert chat == "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"  # ChatML, as Qwen1.5
     bert = load_backbone(folder("google-bert/bert-base-uncased"))[1]
     assert bert.tokenize("The HISTORY") == bert.tokenize("the history")  # uncased
     assert load_text_corpus(folder("wikitext-103"), split="validation").num_rows > 100

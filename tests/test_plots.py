@@ -24,6 +24,9 @@ def test_every_plot_is_titled_and_labelled():
     left, right = plots.plot_speed_quality(rows, n_questions=100)
     _labelled(left), _labelled(right)
     assert "100 questions" in left.get_title()
+    (only,) = plots.plot_speed_quality(rows, n_questions=100, timings=False)  # no wall time drawn
+    _labelled(only)
+    assert len(only.figure.axes) == 1 and "tokens / s" not in only.get_xlabel()
     plt.close("all")
 
 

@@ -31,7 +31,8 @@ def test_unknown_profile_lists_the_choices(monkeypatch):
 
 
 def _full_hub_assets(full):
-    return ({*full.backbones, full.chat_backbone, full.pair_backbone, full.released_chat_model, full.pretrain_corpus}
+    return ({*full.backbones, full.chat_backbone, full.pair_backbone, full.released_chat_model, full.pretrain_corpus,
+             full.causal_baseline}
             | {source for stage in full.sft_stages for source in stage})
 
 
@@ -51,6 +52,7 @@ def test_smoke_profile_is_full_on_local_standins_with_toy_budgets(monkeypatch, t
     assert smoke.name == "smoke" and smoke.device == "cpu"
     assert smoke.backbones == tuple(str(tmp_path / SMOKE_STANDINS[b]) for b in full.backbones)
     assert smoke.chat_backbone == str(tmp_path / full.chat_backbone)
+    assert smoke.causal_baseline == str(tmp_path / "Qwen/Qwen1.5-0.5B")
     assert smoke.pretrain_corpus == str(tmp_path / "Salesforce/wikitext/wikitext-103-raw-v1")
     assert [len(stage) for stage in smoke.sft_stages] == [len(stage) for stage in full.sft_stages]
     assert smoke.pretrain_steps <= 10 and smoke.sft_steps <= 10 and smoke.seq_length <= 64
@@ -67,6 +69,11 @@ def test_benchmark_tasks_are_the_evaluation_module_task_lists():
 
     assert get_profile("full").benchmark_tasks == tuple(SEED_TABLE_TASKS.values())
     assert get_profile("tiny").benchmark_tasks == tuple(LOCAL_TASKS)
+
+
+def test_full_scores_the_seeds_autoregressive_baseline_beside_the_released_chat_model():
+    full = get_profile("full")
+    assert full.causal_baseline == "Qwen/Qwen1.5-0.5B" and full.released_chat_model.endswith("ModernBERT-large-chat-v0")
 
 
 def test_notebook_02_compares_sft_on_a_backbone_the_profile_pretrains():
