@@ -29,6 +29,11 @@ measured on a 50k vocabulary, the logits' last bits, which breaks token identity
 `mode="fast"` (the default of chat, the widget and evaluation) runs the encoder on the whole
 canvas and the MLM head only on the candidate positions (`dlm_kit.heads`), the same numbers up
 to float rounding; its agreement with the exact mode is measured in `docs/performance.md`.
+For BERT, RoBERTa and ModernBERT fast mode runs the encoder through
+`dlm_kit.heads.LayerwiseEncoder` (attention masks, rotary tables and positions built once per call,
+bit-identical to the model's encoder), which also provides `compile=` (`torch.compile` of the
+encoder, rows kept in the batch for fixed shapes) and the approximate `cache="prefix" | "dual"`
+(Fast-dLLM's idea: the whole canvas on each block's first step, then only a window of positions).
 `stop_sequences` ends a row at a token sequence such as the end-of-answer tag, as exactly as
 `stop_at_eos` ends it at EOS.
 
