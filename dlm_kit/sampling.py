@@ -284,7 +284,7 @@ def generate(
             xw, in_prompt_w, in_new_w, lengths_w = x[work], in_prompt[work], in_new[work], lengths[work]
             forward.select(work, None)
         before_end = arange < (lengths_w + (block + 1) * block_size)[:, None]  # [R, L]
-        forward.new_block()
+        forward.new_block(int(lengths_w.max()) + (block + 1) * block_size)
         for i in range(steps_per_block):
             cand = (xw == mask_id) & before_end
             live = cand.any(1)
@@ -299,7 +299,7 @@ def generate(
                     in_prompt_w, in_new_w, lengths_w = in_prompt_w[keep], in_new_w[keep], lengths_w[keep]
                     forward.select(work, keep)
 
-            logits = forward.candidate_logits(xw, in_prompt_w, cand, i)
+            logits = forward.candidate_logits(xw, in_prompt_w, cand)
             nfe += 2 if cfg_scale > 0 else 1
             tokens, prob = _predict(logits, temperature, generator, want_prob)  # [M], [M]
             proposal = xw.masked_scatter(cand, tokens)  # [R, L], every candidate filled in
@@ -405,10 +405,12 @@ class _Forward:
         if cache != "none" and self.layerwise is None:
             raise ValueError(f"cache={cache!r} needs mode='fast' and a BERT, RoBERTa or ModernBERT masked LM "
                              f"(got mode={mode!r}, {type(model).__name__}); pass cache='none'.")
-        self.start = 0
+        self.block_end = length
 
-    def new_block(self) -> None:
-        """A new block starts: the next step refreshes the cache from the whole canvas."""
+    def new_block(self, block_end: int) -> None:
+        """A new block starts, ending before column `block_end` in every working row: the next step
+        refreshes the cache from the whole canvas."""
+        self.block_end = block_end
         if self.layerwise is not None:
             self.layerwise.cache = None
 
@@ -422,42 +424,40 @@ class _Forward:
             self.layerwise.select(twice(work, self.batch), None if kept is None else twice(kept, self.rows))
         self.rows = len(work)
 
-    def candidate_logits(self, x: torch.Tensor, in_prompt: torch.Tensor, candidates: torch.Tensor,
-                         step: int) -> torch.Tensor:
-        """Logits [M, V] at the `candidates` [R, L] (bool) of the working canvas `x` [R, L];
-        `step` is the step's index within its block."""
+    def candidate_logits(self, x: torch.Tensor, in_prompt: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:
+        """Logits [M, V] at the `candidates` [R, L] (bool) of the working canvas `x` [R, L]."""
         if self.cfg_scale > 0:
             # Classifier-free guidance: the unconditional input hides the prompt behind masks. Both
             # halves run in one batch, conditional first, and combine in the reference's order.
             x = torch.cat([x, x.masked_fill(in_prompt, self.mask_id)])
             candidates = candidates.repeat(2, 1)
-        logits = self._logits_at(x, candidates, step)
+        logits = self._logits_at(x, candidates)
         if self.cfg_scale <= 0:
             return logits
         cond, uncond = logits.chunk(2)
         return uncond + (self.cfg_scale + 1) * (cond - uncond)
 
-    def _logits_at(self, x, where, step) -> torch.Tensor:
+    def _logits_at(self, x: torch.Tensor, where: torch.Tensor) -> torch.Tensor:
         attention_mask = _twice(self.attention_mask, 2 if self.cfg_scale > 0 else 1)
         positions = _twice(self.positions, 2 if self.cfg_scale > 0 else 1)
         if self.layerwise is not None:
-            return self.head(self._hidden(x, where, step))
+            return self.head(self._hidden(x, where))
         if self.fast:  # an architecture LayerwiseEncoder does not know: the head, still only where needed
             return masked_lm_logits(self.model, x, where, attention_mask=attention_mask, position_ids=positions)
         kwargs = {} if positions is None else {"position_ids": positions}
         return self.model(input_ids=x, attention_mask=attention_mask, **kwargs).logits[where]
 
-    def _hidden(self, x, where, step) -> torch.Tensor:
-        """Last hidden states [M, H] at `where`: the whole canvas, or with a cache a window of it."""
+    def _hidden(self, x: torch.Tensor, where: torch.Tensor) -> torch.Tensor:
+        """Last hidden states [M, H] at `where`: the whole canvas, or with a cache a window of it
+        from the first candidate column to the block's end (dual) or the canvas's end (prefix)."""
         lw = self.layerwise
         if self.cache == "none":
             hidden = self.encode_all(lw, x) if self.encode_all is not None else lw.encode(x)
             return hidden[where]
         if lw.cache is None:  # the block's first step (or rows left): refresh every layer's keys and values
             return lw.encode(x, store=True)[where]
-        columns = where.any(0).nonzero()
-        start = int(columns[0])
-        end = int(columns[-1]) + 1 if self.cache == "dual" else x.shape[1]
+        start = int(where.any(0).int().argmax())  # the first column with a candidate
+        end = self.block_end if self.cache == "dual" else x.shape[1]
         return lw.encode(x, start, end)[where[:, start:end]]
 
 

@@ -182,7 +182,7 @@ def test_a_cache_saves_work_and_its_tokens_mostly_agree_with_exact_mode_on_a_tra
     length = max(map(len, prompts)) + 64
     assert len(windows) == 64 and sum(w == length for w in windows) == 4  # one full pass per block
     assert sum(windows) < 0.75 * 64 * length
-    # approximate, not arbitrary: most answers are the exact mode's (75 % of 100 in docs/performance.md)
+    # approximate, not arbitrary: most answers are the exact mode's (74 % of 100 at blocks of 16 in docs/performance.md)
     same = [trim_answer(a.tolist(), tok) == trim_answer(b.tolist(), tok) for a, b in zip(cached, exact)]
     assert sum(same) >= len(same) // 2
 
