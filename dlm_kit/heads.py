@@ -132,6 +132,11 @@ class LayerwiseEncoder:
             return None
         if attention_mask is not None and attention_mask.shape != (batch, length):
             raise ValueError(f"attention_mask {tuple(attention_mask.shape)} must be [{batch}, {length}].")
+        embeddings = split_masked_lm(model)[0].embeddings
+        if position_ids is None and hasattr(embeddings, "create_position_ids_from_input_ids"):
+            # RoBERTa numbers positions from padding_idx + 1; explicit ids keep a window's positions right
+            device = next(model.parameters()).device
+            position_ids = (embeddings.padding_idx + 1 + torch.arange(length, device=device)).expand(batch, length)
         return cls(model, kind, attention_mask, position_ids, length)
 
     def select(self, rows: torch.Tensor, kept: torch.Tensor | None = None) -> None:
