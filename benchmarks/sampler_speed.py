@@ -67,6 +67,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--remasking", default="low_confidence", choices=["low_confidence", "random"])
     p.add_argument("--threshold", type=float, default=None,
                    help="also time dlm_kit with this confidence threshold (a row of its own)")
+    p.add_argument("--compile", action="store_true",
+                   help="also time fast mode under torch.compile (the warm-up run compiles; 'reduce-overhead' on CUDA)")
     p.add_argument("--repeats", type=int, default=1, help="timed runs per row (the best is shown)")
     p.add_argument("--clock", choices=["wall", "cpu"], default=None,
                    help="wall: elapsed time; cpu: this process's CPU time, robust on a shared machine where "
@@ -126,6 +128,8 @@ def answer_path(args: argparse.Namespace, device: torch.device, dtype: torch.dty
         "+ stop at [/Answer]": SamplingConfig(mode="exact"),
         "+ fast (answer default)": SamplingConfig(),
     }
+    if args.compile:  # the warm-up compiles for each batch shape
+        settings["+ compile"] = SamplingConfig(compile="reduce-overhead" if device.type == "cuda" else True)
     answer(model, tok, questions[:2], sampling=SamplingConfig(max_new_tokens=8))  # warm-up, once
     for batch in [int(b) for b in args.batch_sizes.split(",")]:
         def run_reference():
@@ -140,7 +144,7 @@ def answer_path(args: argparse.Namespace, device: torch.device, dtype: torch.dty
         results = [("reference", ref, ref_s)]
         for name, sampling in settings.items():
             replies, seconds, _ = timed(lambda: answer(model, tok, questions, sampling=sampling, batch_size=batch),
-                                        device, args.repeats, warm_up=False)
+                                        device, args.repeats, warm_up=bool(sampling.compile))
             results.append((name, replies, seconds))
         for name, replies, seconds in results:
             same = sum(a == b for a, b in zip(replies, ref)) / len(ref)
@@ -173,6 +177,7 @@ def main() -> None:
           f"block {args.block_size}, cfg {args.cfg_scale}, remasking {args.remasking}\n")
 
     common = dict(steps=args.steps, cfg_scale=args.cfg_scale, remasking=args.remasking)
+    compile_mode = "reduce-overhead" if device.type == "cuda" else True  # CUDA graphs on a GPU
     header = "| batch | impl | NFE | tokens/s | ms/step | speed-up | same tokens |" + (
         " peak MiB |" if device.type == "cuda" else "")
     print(header + "\n|" + "---|" * (header.count("|") - 1))
@@ -185,21 +190,24 @@ def main() -> None:
             return reference_generate(model, prompts, mask_id=MASK, gen_length=args.gen_length,
                                       block_length=args.block_size, **common)
 
-        def run_kit(threshold=None, mode="exact"):
+        def run_kit(threshold=None, mode="exact", compile=False):
             def run():
                 gen = torch.Generator(device=device).manual_seed(args.seed)
                 return generate(model, prompts, max_new_tokens=args.gen_length, block_size=args.block_size,
-                                mask_token_id=MASK, threshold=threshold, generator=gen, mode=mode, **common)
+                                mask_token_id=MASK, threshold=threshold, generator=gen, mode=mode,
+                                compile=compile, **common)
             return run
 
         ref, ref_s, ref_mib = timed(run_reference, device, args.repeats)
         ref_nfe = args.steps * (2 if args.cfg_scale > 0 else 1)
         rows = [("reference", ref[:, args.prompt_length:], ref_nfe, args.steps, ref_s, ref_mib)]
-        impls = [("dlm_kit exact", None, "exact"), ("dlm_kit fast", None, "fast")]
+        impls = [("dlm_kit exact", None, "exact", False), ("dlm_kit fast", None, "fast", False)]
+        if args.compile:
+            impls.append((f"dlm_kit fast compile={compile_mode}", None, "fast", compile_mode))
         if args.threshold is not None:
-            impls.append((f"dlm_kit fast threshold={args.threshold}", args.threshold, "fast"))
-        for name, threshold, mode in impls:
-            out, seconds, mib = timed(run_kit(threshold, mode), device, args.repeats)
+            impls.append((f"dlm_kit fast threshold={args.threshold}", args.threshold, "fast", False))
+        for name, threshold, mode, compile in impls:
+            out, seconds, mib = timed(run_kit(threshold, mode, compile), device, args.repeats)
             rows.append((name, out.new_tokens, out.nfe, out.steps_taken, seconds, mib))
         for name, tokens, nfe, steps_taken, seconds, mib in rows:
             same = (tokens == rows[0][1]).double().mean().item()

@@ -216,7 +216,11 @@ class DiffusionLM(LM):
     ``threshold``, ``temperature``, ``remasking``, ``cfg_scale``; ``seed``; for scoring:
     ``rolling_context`` tokens of context per later window of ``loglikelihood_rolling`` (default
     ``max_length // 2``), ``fast_likelihood`` (default true: the MLM head only on scored
-    positions; false takes the full forward's logits, same numbers up to rounding).
+    positions; false takes the full forward's logits, same numbers up to rounding); ``mode`` of
+    the sampler in ``generate_until``: ``fast`` (default; the MLM head only on the candidates,
+    :func:`dlm_kit.sampling.generate`; its generations on ``dlm_kit_synthetic_gen`` were all
+    identical to exact mode's, ``benchmarks/eval_mode_agreement.py``) or ``exact`` (the model
+    card's tokens bit for bit); log-likelihoods do not depend on it.
     """
 
     def __init__(
@@ -240,6 +244,7 @@ class DiffusionLM(LM):
         seed: int = 0,
         rolling_context: int | None = None,
         fast_likelihood: bool | str = True,
+        mode: str = "fast",
         **unused: Any,
     ) -> None:
         super().__init__()
@@ -279,6 +284,7 @@ class DiffusionLM(LM):
             temperature=float(temperature),
             remasking=remasking,
             cfg_scale=float(cfg_scale),
+            mode=_sampler_mode(mode),
         )
         self.max_new_tokens = int(max_new_tokens)
         self.seed = int(seed)
@@ -422,3 +428,9 @@ class DiffusionLM(LM):
         """Does the context end with the chat template's generation prompt (e.g. "[Answer]")?"""
         return context.rstrip().endswith(self._generation_prompt)
 
+
+def _sampler_mode(mode: str) -> str:
+    """The sampler mode of ``model_args``, or a ValueError naming the allowed values."""
+    if mode not in ("exact", "fast"):
+        raise ValueError(f"mode={mode!r}: use exact (the model card's tokens) or fast (the MLM head only on candidates).")
+    return mode

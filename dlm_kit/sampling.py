@@ -29,6 +29,11 @@ measured on a 50k vocabulary, the logits' last bits, which breaks token identity
 `mode="fast"` (the default of chat, the widget and evaluation) runs the encoder on the whole
 canvas and the MLM head only on the candidate positions (`dlm_kit.heads`), the same numbers up
 to float rounding; its agreement with the exact mode is measured in `docs/performance.md`.
+For BERT, RoBERTa and ModernBERT fast mode runs the encoder through
+`dlm_kit.heads.LayerwiseEncoder` (attention masks, rotary tables and positions built once per call,
+bit-identical to the model's encoder), which also provides `compile=` (`torch.compile` of the
+encoder, rows kept in the batch for fixed shapes) and the approximate `cache="prefix" | "dual"`
+(Fast-dLLM's idea: the whole canvas on each block's first step, then only a window of positions).
 `stop_sequences` ends a row at a token sequence such as the end-of-answer tag, as exactly as
 `stop_at_eos` ends it at EOS.
 
@@ -50,14 +55,18 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .heads import masked_lm_logits
+from .heads import LayerwiseEncoder, masked_lm_logits, split_masked_lm
+from .positions import position_ids, position_offset  # position_offset: re-exported
 
-__all__ = ["GenerationOutput", "GenerationStep", "Mode", "Remasking", "context_length", "generate", "position_offset"]
+__all__ = ["Cache", "GenerationOutput", "GenerationStep", "Mode", "Remasking", "context_length", "generate", "position_offset"]
 
 Remasking = Literal["low_confidence", "random"]
 _REMASKING = ("low_confidence", "random")
 Mode = Literal["exact", "fast"]
 _MODES = ("exact", "fast")
+Cache = Literal["none", "prefix", "dual"]
+_CACHES = ("none", "prefix", "dual")
+_COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 
 
 @dataclass
@@ -123,6 +132,8 @@ def generate(
     on_step: Callable[[GenerationStep], None] | None = None,
     mode: Mode = "exact",
     stop_sequences: Sequence[Sequence[int]] = (),
+    cache: Cache = "none",
+    compile: bool | str = False,
 ) -> GenerationOutput:
     """Generate `max_new_tokens` tokens after each prompt with a masked LM.
 
@@ -172,6 +183,17 @@ def generate(
             tag `[/Answer]`: a row is also finished once one of them is committed whole with no
             mask before it (exact, like `stop_at_eos`: the text before it cannot change); its
             remaining masks are filled with `eos_token_id` (or the config's EOS, else the pad id).
+        cache: "none" (default) computes every step on the whole canvas. "prefix" and "dual" are
+            approximate (Fast-dLLM's idea, for BERT, RoBERTa and ModernBERT in fast mode): the
+            first step of each block runs the whole canvas and keeps every layer's keys and
+            values; the block's other steps recompute only the positions from the block's first
+            candidate to the end of the canvas ("prefix") or to the block's end ("dual"), the
+            other positions attending with the keys and values of the block's first step. Not
+            the reference's tokens: its agreement and accuracy are in `docs/performance.md`.
+        compile: False (default), True or a `torch.compile` mode ("reduce-overhead" uses CUDA
+            graphs on a GPU): fast mode runs the encoder on the whole canvas under
+            `torch.compile`. Rows then stay in the batch to the end (fixed shapes, no
+            recompilation); the first call compiles (tens of seconds), later ones reuse it.
 
     Returns:
         GenerationOutput with `.sequences` [B, P_max + max_new_tokens] (layout in its docstring),
@@ -199,6 +221,12 @@ def generate(
     _check_settings(max_new_tokens, steps, block_size, temperature, remasking, cfg_scale, threshold)
     if mode not in _MODES:
         raise ValueError(f"mode={mode!r}: allowed values are {_MODES} ('exact' = the reference's tokens).")
+    if cache not in _CACHES:
+        raise ValueError(f"cache={cache!r}: allowed values are {_CACHES} ('none' = exact forward passes).")
+    if compile not in (False, True) and compile not in _COMPILE_MODES:
+        raise ValueError(f"compile={compile!r}: pass False, True or a torch.compile mode {_COMPILE_MODES}.")
+    if compile and mode != "fast":
+        raise ValueError(f"compile={compile!r} needs mode='fast' (exact mode runs the model's own forward).")
     mask_id = _token_id(mask_token_id, config, "mask_token_id", "tokenizer.mask_token_id")
     eos_id = None
     if stop_at_eos:
@@ -230,46 +258,67 @@ def generate(
     attn = None if bool(real.all()) else real.long()
     # RoBERTa-style models: explicit positions (else a committed EOS = pad id is read as padding)
     positions = _position_ids(model, batch, length, device)
-    forward = _Forward(model, mode, positions)
+    forward = _Forward(model, mode, positions, attn, cfg_scale, mask_id, cache, compile, batch, length)
     stopping = eos_id is not None or bool(stops)
+    ends = ([[eos_id]] if eos_id is not None else []) + stops
+    want_prob = remasking == "low_confidence" or return_history or on_step is not None
 
     num_blocks = max_new_tokens // block_size
     steps_per_block = steps // num_blocks
     finished = torch.zeros(batch, dtype=torch.bool, device=device)
     history: list[GenerationStep] | None = [] if return_history else None
     nfe = steps_taken = 0
+    # The working rows: one canvas for the whole call. `xw` is `x` itself while every row works;
+    # once rows are done (finished, or no masks left in the block) the others are copied out
+    # once, not at every step. With compile, rows never leave (static shapes: no recompilation).
+    work = torch.arange(batch, device=device)
+    xw, in_prompt_w, in_new_w, lengths_w = x, in_prompt, in_new, lengths
 
     for block in range(num_blocks):
         # Candidates are the masked positions before the block's end: the block's own, plus (as in
         # the reference) any left in earlier blocks where the model predicted the mask token.
-        before_end = arange < (lengths + (block + 1) * block_size)[:, None]  # [B, L]
+        if len(work) < int((~finished).sum()):
+            # rows that were done with the last block but not finished work again
+            if xw is not x:
+                x[work] = xw
+            work = (~finished).nonzero().squeeze(1)
+            xw, in_prompt_w, in_new_w, lengths_w = x[work], in_prompt[work], in_new[work], lengths[work]
+            forward.select(work, None)
+        before_end = arange < (lengths_w + (block + 1) * block_size)[:, None]  # [R, L]
+        forward.new_block(int(lengths_w.max()) + (block + 1) * block_size)
         for i in range(steps_per_block):
-            candidates = (x == mask_id) & before_end
-            live = candidates.any(1)
-            if not bool(live.any()):
-                break  # block done early (threshold, EOS, steps > tokens): skip its other steps
-            rows = live.nonzero().squeeze(1)  # rows with work left; finished rows leave the batch
-            xr, cand = x[rows], candidates[rows]
+            cand = (xw == mask_id) & before_end
+            live = cand.any(1)
+            if not bool(live.all()):
+                if not bool(live.any()):
+                    break  # block done early (threshold, EOS, steps > tokens): skip its other steps
+                if not forward.static:  # rows with no work left leave the batch
+                    if xw is not x:
+                        x[work] = xw
+                    keep = live.nonzero().squeeze(1)
+                    work, xw, cand, before_end = work[keep], x[work[keep]], cand[keep], before_end[keep]
+                    in_prompt_w, in_new_w, lengths_w = in_prompt_w[keep], in_new_w[keep], lengths_w[keep]
+                    forward.select(work, keep)
 
-            attn_r = None if attn is None else attn[rows]
-            logits = forward.candidate_logits(xr, attn_r, rows, in_prompt[rows], cand, mask_id, cfg_scale)
+            logits = forward.candidate_logits(xw, in_prompt_w, cand)
             nfe += 2 if cfg_scale > 0 else 1
-            want_prob = remasking == "low_confidence" or return_history or on_step is not None
             tokens, prob = _predict(logits, temperature, generator, want_prob)  # [M], [M]
-            proposal = xr.masked_scatter(cand, tokens)  # [R, L], every candidate filled in
+            proposal = xw.masked_scatter(cand, tokens)  # [R, L], every candidate filled in
             score = _ranking_score(cand, prob, remasking, generator)  # [R, L]
             k = _tokens_to_commit(cand.sum(1), score, i, steps_per_block, block_size, threshold)
             commit = _top_k_mask(score, k)  # [R, L]
-            x[rows] = torch.where(commit, proposal, xr)
+            xw.copy_(torch.where(commit, proposal, xw))
             # a committed mask token (the model predicted [MASK]) leaves the position masked
             revealed = commit & (proposal != mask_id)
 
             filled = None
             if stopping:
-                ends = ([[eos_id]] if eos_id is not None else []) + stops
-                filled = _finish_at_stops(x, rows, in_new[rows], finished, ends, fill_id, mask_id)
+                filled, done = _finish_at_stops(xw, in_new_w, ends, fill_id, mask_id)
+                finished[work] |= done
             if history is not None or on_step is not None:
-                record = _record(x, rows, revealed, filled, cand, prob, block, steps_taken)
+                if xw is not x:
+                    x[work] = xw
+                record = _record(x, work, revealed, filled, cand, prob, block, steps_taken)
                 if history is not None:
                     history.append(record)
                 if on_step is not None:
@@ -280,6 +329,8 @@ def generate(
         if stopping and bool(finished.all()):
             break
 
+    if xw is not x:
+        x[work] = xw
     return GenerationOutput(x, lengths, nfe, steps_taken, history)
 
 
@@ -303,63 +354,117 @@ def context_length(model: torch.nn.Module) -> int | None:
     return int(limit) - position_offset(model)
 
 
-def position_offset(model: torch.nn.Module) -> int:
-    """The first position id: pad_token_id + 1 for RoBERTa-style embeddings, else 0."""
-    for module in model.modules():
-        padding_idx = getattr(module, "padding_idx", None)
-        if hasattr(module, "create_position_ids_from_input_ids") and isinstance(padding_idx, int):
-            return padding_idx + 1
-    return 0
-
-
 def _position_ids(model: torch.nn.Module, batch: int, length: int, device: torch.device) -> torch.Tensor | None:
     """[B, L] explicit positions for RoBERTa-style models, else None (the model's own arange).
 
     RoBERTa derives positions from the input, skipping every pad id: with EOS = PAD (the tiny
     tokenizer) each committed EOS would count as padding and shift the positions after it.
     """
-    offset = position_offset(model)
-    if offset == 0:
-        return None
-    return (offset + torch.arange(length, device=device)).expand(batch, length)
+    return position_ids(model, torch.zeros(batch, length, dtype=torch.long, device=device))
 
 
 class _Forward:
-    """The model's logits at the candidate positions: the whole canvas's logits indexed ("exact",
-    as the reference), or the encoder on the canvas and the MLM head on the candidates ("fast")."""
+    """The model's logits at the candidate positions of the working canvas.
 
-    def __init__(self, model: torch.nn.Module, mode: str, positions: torch.Tensor | None) -> None:
-        self.model = model
-        self.fast = mode == "fast"
-        self.positions = positions
+    "exact": the whole canvas's logits, indexed (as the reference). "fast": the encoder on the
+    canvas and the MLM head only on the candidates; for BERT, RoBERTa and ModernBERT through
+    `LayerwiseEncoder` (its masks and rotary tables built once per call), optionally compiled,
+    optionally with the approximate prefix / dual cache. Keeps the attention mask and position
+    ids of the working rows (`select` drops the rows that leave).
+    """
 
-    def candidate_logits(
-        self,
-        x: torch.Tensor,
-        attention_mask: torch.Tensor | None,
-        rows: torch.Tensor,
-        in_prompt: torch.Tensor,
-        candidates: torch.Tensor,
-        mask_id: int,
-        cfg_scale: float,
-    ) -> torch.Tensor:
-        """Logits [M, V] at the `candidates` [R, L] (bool) of canvases `x` [R, L] (canvas `rows`)."""
-        positions = None if self.positions is None else self.positions[rows]
-        if cfg_scale <= 0:
-            return self._logits_at(x, attention_mask, positions, candidates)
-        # Classifier-free guidance: the unconditional input hides the prompt behind masks. Both
-        # halves run in one batch, conditional first, and combine in the reference's order.
-        x = torch.cat([x, x.masked_fill(in_prompt, mask_id)])
-        attention_mask = None if attention_mask is None else attention_mask.repeat(2, 1)
-        positions = None if positions is None else positions.repeat(2, 1)
-        cond, uncond = self._logits_at(x, attention_mask, positions, candidates.repeat(2, 1)).chunk(2)
-        return uncond + (cfg_scale + 1) * (cond - uncond)
+    def __init__(self, model, mode: str, positions, attention_mask, cfg_scale: float, mask_id: int,
+                 cache: str, compile: bool | str, batch: int, length: int) -> None:
+        self.model, self.fast, self.cfg_scale, self.mask_id = model, mode == "fast", cfg_scale, mask_id
+        self.cache = cache
+        self.positions, self.attention_mask = positions, attention_mask
+        self.head, self.layerwise, self.encode_all = None, None, None
+        self.static = bool(compile)  # compiled code wants fixed shapes: rows never leave the batch
+        self.rows, self.batch = batch, batch  # working rows of the canvas (each twice under guidance)
+        self._positions, self._attention_mask = positions, attention_mask  # of every row, for select
+        if self.fast:
+            parts = split_masked_lm(model)
+            halves = 2 if cfg_scale > 0 else 1  # guidance runs conditional and unconditional rows together
+            self.layerwise = None if parts is None else LayerwiseEncoder.build(
+                model, batch=batch * halves, length=length, attention_mask=_twice(attention_mask, halves),
+                position_ids=_twice(positions, halves))
+            self.head = None if parts is None else parts[1]
+            if self.layerwise is not None and compile:
+                self.encode_all = _compiled_encoder(compile)
+        if cache != "none" and self.layerwise is None:
+            raise ValueError(f"cache={cache!r} needs mode='fast' and a BERT, RoBERTa or ModernBERT masked LM "
+                             f"(got mode={mode!r}, {type(model).__name__}); pass cache='none'.")
+        self.block_end = length
 
-    def _logits_at(self, x, attention_mask, positions, where) -> torch.Tensor:
-        if self.fast:  # the head, hidden x vocabulary, only where needed
+    def new_block(self, block_end: int) -> None:
+        """A new block starts, ending before column `block_end` in every working row: the next step
+        refreshes the cache from the whole canvas."""
+        self.block_end = block_end
+        if self.layerwise is not None:
+            self.layerwise.cache = None
+
+    def select(self, work: torch.Tensor, kept: torch.Tensor | None) -> None:
+        """Work on the canvas rows `work` from now on; `kept`: the same rows as indices into the
+        rows worked on so far (they keep their cache), None when rows come back."""
+        self.positions = None if self._positions is None else self._positions[work]
+        self.attention_mask = None if self._attention_mask is None else self._attention_mask[work]
+        if self.layerwise is not None:
+            twice = (lambda r, n: r) if self.cfg_scale <= 0 else (lambda r, n: torch.cat([r, r + n]))
+            self.layerwise.select(twice(work, self.batch), None if kept is None else twice(kept, self.rows))
+        self.rows = len(work)
+
+    def candidate_logits(self, x: torch.Tensor, in_prompt: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:
+        """Logits [M, V] at the `candidates` [R, L] (bool) of the working canvas `x` [R, L]."""
+        if self.cfg_scale > 0:
+            # Classifier-free guidance: the unconditional input hides the prompt behind masks. Both
+            # halves run in one batch, conditional first, and combine in the reference's order.
+            x = torch.cat([x, x.masked_fill(in_prompt, self.mask_id)])
+            candidates = candidates.repeat(2, 1)
+        logits = self._logits_at(x, candidates)
+        if self.cfg_scale <= 0:
+            return logits
+        cond, uncond = logits.chunk(2)
+        return uncond + (self.cfg_scale + 1) * (cond - uncond)
+
+    def _logits_at(self, x: torch.Tensor, where: torch.Tensor) -> torch.Tensor:
+        attention_mask = _twice(self.attention_mask, 2 if self.cfg_scale > 0 else 1)
+        positions = _twice(self.positions, 2 if self.cfg_scale > 0 else 1)
+        if self.layerwise is not None:
+            return self.head(self._hidden(x, where))
+        if self.fast:  # an architecture LayerwiseEncoder does not know: the head, still only where needed
             return masked_lm_logits(self.model, x, where, attention_mask=attention_mask, position_ids=positions)
         kwargs = {} if positions is None else {"position_ids": positions}
         return self.model(input_ids=x, attention_mask=attention_mask, **kwargs).logits[where]
+
+    def _hidden(self, x: torch.Tensor, where: torch.Tensor) -> torch.Tensor:
+        """Last hidden states [M, H] at `where`: the whole canvas, or with a cache a window of it
+        from the first candidate column to the block's end (dual) or the canvas's end (prefix)."""
+        lw = self.layerwise
+        if self.cache == "none":
+            hidden = self.encode_all(lw, x) if self.encode_all is not None else lw.encode(x)
+            return hidden[where]
+        if lw.cache is None:  # the block's first step (or rows left): refresh every layer's keys and values
+            return lw.encode(x, store=True)[where]
+        start = int(where.any(0).int().argmax())  # the first column with a candidate
+        end = self.block_end if self.cache == "dual" else x.shape[1]
+        return lw.encode(x, start, end)[where[:, start:end]]
+
+
+def _twice(t: torch.Tensor | None, times: int) -> torch.Tensor | None:
+    """`t` [R, ...] stacked `times` over the batch (guidance's conditional and unconditional rows)."""
+    return t if t is None or times == 1 else t.repeat(times, *[1] * (t.dim() - 1))
+
+
+_COMPILED: dict[str, Callable] = {}
+
+
+def _compiled_encoder(compile: bool | str) -> Callable:
+    """`LayerwiseEncoder.encode` of the whole canvas under torch.compile (one per compile mode,
+    shared by all calls, so a second `generate` reuses the compiled code)."""
+    mode = "default" if compile is True else compile
+    if mode not in _COMPILED:
+        _COMPILED[mode] = torch.compile(LayerwiseEncoder.encode, dynamic=False, mode=mode)
+    return _COMPILED[mode]
 
 
 def _predict(
@@ -422,38 +527,35 @@ def _top_k_mask(score: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
 
 
 def _finish_at_stops(
-    x: torch.Tensor,
-    rows: torch.Tensor,
+    xw: torch.Tensor,
     in_new: torch.Tensor,
-    finished: torch.Tensor,
     stops: list[list[int]],
     fill_id: int,
     mask_id: int,
-) -> torch.Tensor:
-    """Finish the `rows` whose first stop sequence (EOS, an end tag) is committed whole with no
-    mask before it, filling their remaining masks with `fill_id`.
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Finish the rows of the canvas `xw` [R, L] whose first stop sequence (EOS, an end tag) is
+    committed whole with no mask before it, filling their remaining masks with `fill_id`.
 
-    `in_new` [R, L] marks the new-token positions. Updates `x` and `finished` in place; returns
-    the filled positions, bool [R, L].
+    `in_new` [R, L] marks the new-token positions. Updates `xw` in place; returns the filled
+    positions, bool [R, L], and the rows finished, bool [R].
     """
-    xr, end = x[rows], x.shape[1]
-    is_mask = (xr == mask_id) & in_new
+    end = xw.shape[1]
+    is_mask = (xw == mask_id) & in_new
     at_stop = torch.zeros_like(is_mask)  # [R, L]: a stop sequence starts here
     for stop in stops:
         n = len(stop)
         if n > end:
             continue
-        windows = xr.unfold(1, n, 1)  # [R, L - n + 1, n]
-        match = (windows == torch.tensor(stop, device=x.device)).all(-1)
+        windows = xw.unfold(1, n, 1)  # [R, L - n + 1, n]
+        match = (windows == torch.tensor(stop, device=xw.device)).all(-1)
         match &= in_new[:, : end - n + 1] & in_new[:, n - 1 :]  # whole sequence among new tokens
         at_stop[:, : end - n + 1] |= match
     first_stop = torch.where(at_stop.any(1), at_stop.int().argmax(1), end)  # argmax: first True
     first_mask = torch.where(is_mask.any(1), is_mask.int().argmax(1), end)
     done = at_stop.any(1) & (first_mask > first_stop)
     filled = done[:, None] & is_mask
-    x[rows] = xr.masked_fill(filled, fill_id)
-    finished[rows] |= done
-    return filled
+    xw.masked_fill_(filled, fill_id)
+    return filled, done
 
 
 def _stop_sequences(stop_sequences: Sequence[Sequence[int]], mask_id: int) -> list[list[int]]:

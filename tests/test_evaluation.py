@@ -327,3 +327,17 @@ def test_document_scores_follow_document_order_and_headline_score_picks_the_tabl
     assert headline_score(results, "t") == 0.5 and headline_score(results, "gsm8k") == 0.2
     with pytest.raises(ValueError, match="these tasks ran"):
         headline_score(results, "mmlu")
+
+
+def test_generation_mode_fast_writes_the_exact_modes_answers_and_scoring_does_not_depend_on_it(chat_model):
+    model, tok = chat_model
+    questions = ["Copy the letters: k a w", "Sort the letters: c a b", "Reverse the letters: x y z", "Count the letters: a b"]
+    requests = [_request(tok.apply_chat_template([{"role": "user", "content": q}], add_generation_prompt=True,
+                                                 tokenize=False), {"until": ["\n"], "max_gen_toks": 16}) for q in questions]
+    exact, fast = (DiffusionLM(pretrained=model, tokenizer=tok, mode=m, mc_num=8) for m in ("exact", "fast"))
+    assert DiffusionLM(pretrained=model, tokenizer=tok).sampling["mode"] == "fast"  # the default
+    assert fast.generate_until(requests, disable_tqdm=True) == exact.generate_until(requests, disable_tqdm=True)
+    pairs = [_request("Copy the letters: k a w", " k a w"), _request("Sort: b a", " a b")]
+    assert fast.loglikelihood(pairs, disable_tqdm=True) == exact.loglikelihood(pairs, disable_tqdm=True)
+    with pytest.raises(ValueError, match="mode='quick'"):
+        DiffusionLM(pretrained=model, tokenizer=tok, mode="quick")
