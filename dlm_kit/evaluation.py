@@ -60,7 +60,7 @@ except ImportError as error:  # an extra, not a core dependency
     ) from error
 
 from .backbones import load_backbone
-from .chat import trim_answer
+from .chat import answer_stop_sequences, trim_answer
 from .likelihood import _fit, encode_pair, exact_loglikelihood, is_greedy, mc_loglikelihood, rolling_windows
 from .sampling import context_length, generate
 
@@ -395,6 +395,7 @@ class DiffusionLM(LM):
             groups.setdefault(repr(sorted(request.args[1].items())), []).append(i)
         generator = torch.Generator(device=self._device).manual_seed(self.seed)
         bar = tqdm(total=len(requests), desc="generate_until", disable=disable_tqdm, leave=False)
+        answer_stops = answer_stop_sequences(self.tokenizer)
         for members in groups.values():
             gen_kwargs = dict(requests[members[0]].args[1])
             until = gen_kwargs.get("until") or []
@@ -410,9 +411,11 @@ class DiffusionLM(LM):
                         "when lm-eval is run with apply_chat_template=True (--apply_chat_template)."
                     )
                 prompts = [_fit(self._encode(c), [0] * settings["max_new_tokens"], self.max_length) for c in contexts]
+                # rows also stop at the end-of-answer tag, where trim_answer cuts them anyway:
+                # the text before a stop cannot change, so this is exact and saves the steps after
                 out = generate(self.model, prompts, mask_token_id=self.tokenizer.mask_token_id,
                                eos_token_id=self.tokenizer.eos_token_id, stop_at_eos=True,
-                               generator=generator, **settings)
+                               stop_sequences=answer_stops, generator=generator, **settings)
                 for i, row in zip(chunk, out.new_tokens.tolist()):
                     text = trim_answer(row, self.tokenizer)
                     for stop in until:

@@ -341,3 +341,25 @@ def test_generation_mode_fast_writes_the_exact_modes_answers_and_scoring_does_no
     assert fast.loglikelihood(pairs, disable_tqdm=True) == exact.loglikelihood(pairs, disable_tqdm=True)
     with pytest.raises(ValueError, match="mode='quick'"):
         DiffusionLM(pretrained=model, tokenizer=tok, mode="quick")
+
+
+def test_generation_stops_at_the_end_of_answer_tag_without_changing_answers(chat_model, monkeypatch):
+    import dlm_kit.evaluation as evaluation
+
+    model, tok = chat_model
+    questions = ["Copy the letters: k a w", "Sort the letters: c a b", "Reverse the letters: x y z"]
+    requests = [_request(tok.apply_chat_template([{"role": "user", "content": q}], add_generation_prompt=True,
+                                                 tokenize=False), {"until": ["\n"], "max_gen_toks": 16}) for q in questions]
+    lm = DiffusionLM(pretrained=model, tokenizer=tok, mc_num=8)
+    passes, plain_generate = {}, evaluation.generate  # forward passes by whether the tag was passed
+
+    def counting(*args, stop_sequences=(), **kwargs):
+        out = plain_generate(*args, stop_sequences=stop_sequences, **kwargs)
+        passes["with stops" if stop_sequences else "without"] = out.nfe
+        return out
+
+    monkeypatch.setattr(evaluation, "generate", counting)
+    stopped = lm.generate_until(requests, disable_tqdm=True)
+    monkeypatch.setattr(evaluation, "answer_stop_sequences", lambda tokenizer: [])
+    assert lm.generate_until(requests, disable_tqdm=True) == stopped
+    assert set(passes) == {"with stops", "without"}  # the tag was passed to the sampler, then not
