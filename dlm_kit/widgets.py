@@ -189,8 +189,12 @@ class DenoisingPlayer:
 
     def static_text(self) -> str:
         """The frame on show as one line of text (masked positions as ▒)."""
+        return "DenoisingPlayer, " + self.step_text()
+
+    def step_text(self) -> str:
+        """``'step k / n: '`` and the tokens of the frame on show."""
         frame = self.frames[self.slider.value]
-        return f"DenoisingPlayer, step {frame.step} / {len(self.frames) - 1}: " + _frame_text(frame)
+        return f"step {frame.step} / {len(self.frames) - 1}: " + _frame_text(frame)
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
         return _with_static_fallback(self.widget, self.static_html(), self.static_text())
@@ -274,7 +278,7 @@ class DenoisingStudio:
 
     def static_text(self) -> str:
         if self.player is not None:
-            return "DenoisingStudio, " + self.player.static_text()
+            return "DenoisingStudio, last generation, " + self.player.step_text()
         return f"DenoisingStudio, nothing generated yet; prompt: {self.prompt.value}"
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
