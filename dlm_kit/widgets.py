@@ -11,11 +11,12 @@
   GitHub, the README and other places without a kernel.
 
 Static fallback: a widget is drawn only where a widget manager runs (JupyterLab, Colab, VS Code).
-GitHub, nbviewer without saved widget state, or an HTML export of a notebook show the other
-formats of an output, which for a bare ipywidget is only its ``text/plain`` repr. So the player
-and the studio display as a bundle of three: the live widget (which a widget manager prefers),
-a ``text/html`` rendering of the frame on show (the sampler's output for a fresh player), and a
-``text/plain`` line with the same tokens.
+GitHub and other renderers without one show the other formats of an output, which for a bare
+ipywidget is only its ``text/plain`` repr. So the player and the studio display as a bundle of
+three: the live widget (which a widget manager prefers), a ``text/html`` rendering of the frame
+on show (the sampler's output for a fresh player), and a ``text/plain`` line with the same
+tokens. (nbconvert's HTML export and nbviewer prefer the widget format too; they draw widgets
+from the notebook's saved widget state, with a script from a CDN.)
 
     >>> from dlm_kit.backbones import load_backbone
     >>> from dlm_kit.chat import build_prompt
@@ -299,7 +300,7 @@ def _static_caption(text: str) -> str:
 
 def _with_static_fallback(widget, static_html: str, static_text: str) -> dict:
     """The widget's display data plus a still: a widget manager draws the live widget (it ranks
-    the widget's format first); GitHub, nbviewer and HTML exports, which cannot, show the HTML."""
+    the widget's format first); renderers without one, such as GitHub's, show the HTML."""
     bundle = dict(widget._repr_mimebundle_() or {})
     bundle["text/html"] = static_html
     bundle["text/plain"] = static_text
