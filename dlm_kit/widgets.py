@@ -153,8 +153,8 @@ class DenoisingPlayer:
 
     ``DenoisingPlayer(output, tokenizer, block_size=32)`` as a cell's last line (or
     ``display(player)``) shows the widget, with a static copy of the frame on show for viewers
-    without a widget manager; ``player.widget`` is the bare widget. Moving the slider to step k shows the canvas
-    after step k; the last step is the sampler's final output.
+    without a widget manager; ``player.widget`` is the bare widget. Moving the slider to step k
+    shows the canvas after step k; the last step is the sampler's final output.
     """
 
     def __init__(self, output: GenerationOutput, tokenizer, *, block_size: int | None = None, row: int = 0) -> None:
@@ -278,6 +278,7 @@ class DenoisingStudio:
             f'<div style="color:{COLORS["prompt"]}">prompt: {html.escape(self.prompt.value)}</div>')
 
     def static_text(self) -> str:
+        """The last generation's frame on show as one line of text, or the prompt before any."""
         if self.player is not None:
             return "DenoisingStudio, last generation, " + self.player.step_text()
         return f"DenoisingStudio, nothing generated yet; prompt: {self.prompt.value}"
