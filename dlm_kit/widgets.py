@@ -10,6 +10,14 @@
 - :func:`save_denoising_gif`: the same frames as an animated GIF (matplotlib + Pillow), for
   GitHub, the README and other places without a kernel.
 
+Static fallback: a widget is drawn only where a widget manager runs (JupyterLab, Colab, VS Code).
+GitHub and other renderers without one show the other formats of an output, which for a bare
+ipywidget is only its ``text/plain`` repr. So the player and the studio display as a bundle of
+three: the live widget (which a widget manager prefers), a ``text/html`` rendering of the frame
+on show (the sampler's output for a fresh player), and a ``text/plain`` line with the same
+tokens. (nbconvert's HTML export and nbviewer prefer the widget format too; they draw widgets
+from the notebook's saved widget state, with a script from a CDN.)
+
     >>> from dlm_kit.backbones import load_backbone
     >>> from dlm_kit.chat import build_prompt
     >>> from dlm_kit.sampling import generate
@@ -143,9 +151,10 @@ def render_step_html(frame: Frame, *, prompt: str = "", block_size: int | None =
 class DenoisingPlayer:
     """Play a generation's history: Play/Pause, step slider, speed, coloured tokens.
 
-    ``DenoisingPlayer(output, tokenizer, block_size=32)`` then display ``player.widget``
-    (or just ``player`` as a cell's last line). Moving the slider to step k shows the canvas
-    after step k; the last step is the sampler's final output.
+    ``DenoisingPlayer(output, tokenizer, block_size=32)`` as a cell's last line (or
+    ``display(player)``) shows the widget, with a static copy of the frame on show for viewers
+    without a widget manager; ``player.widget`` is the bare widget. Moving the slider to step k
+    shows the canvas after step k; the last step is the sampler's final output.
     """
 
     def __init__(self, output: GenerationOutput, tokenizer, *, block_size: int | None = None, row: int = 0) -> None:
@@ -173,10 +182,23 @@ class DenoisingPlayer:
     def show(self, step: int) -> None:
         self.view.value = self.html(step)
 
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
+    def static_html(self) -> str:
+        """The frame on show as plain HTML, with a caption saying it is a still."""
+        step, last = self.slider.value, len(self.frames) - 1
+        what = "of the sampler's output" if step == last else f"at step {step} of {last}"
+        return _static_caption(f"Static view {what}. Run the notebook to play it step by step.") + self.html(step)
 
-        display(self.widget)
+    def static_text(self) -> str:
+        """The frame on show as one line of text (masked positions as ▒)."""
+        return "DenoisingPlayer, " + self.step_text()
+
+    def step_text(self) -> str:
+        """``'step k / n: '`` and the tokens of the frame on show."""
+        frame = self.frames[self.slider.value]
+        return f"step {frame.step} / {len(self.frames) - 1}: " + _frame_text(frame)
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        return _with_static_fallback(self.widget, self.static_html(), self.static_text())
 
 
 class DenoisingStudio:
@@ -248,10 +270,42 @@ class DenoisingStudio:
         self.output.children = [self.player.widget]
         return out
 
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
+    def static_html(self) -> str:
+        """The last generation's frame on show as plain HTML, or the prompt before any."""
+        if self.player is not None:
+            return self.player.static_html()
+        return _static_caption("Static view: nothing generated yet. Run the notebook and press Generate.") + (
+            f'<div style="color:{COLORS["prompt"]}">prompt: {html.escape(self.prompt.value)}</div>')
 
-        display(self.widget)
+    def static_text(self) -> str:
+        """The last generation's frame on show as one line of text, or the prompt before any."""
+        if self.player is not None:
+            return "DenoisingStudio, last generation, " + self.player.step_text()
+        return f"DenoisingStudio, nothing generated yet; prompt: {self.prompt.value}"
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        return _with_static_fallback(self.widget, self.static_html(), self.static_text())
+
+
+def _frame_text(frame: Frame) -> str:
+    """A frame's tokens on one line: ▒ still masked, · padding."""
+    padding = frame.padding or [False] * len(frame.tokens)
+    return " ".join("▒" if state == "masked" else (PADDING_SYMBOL if pad else token)
+                    for token, state, pad in zip(frame.tokens, frame.state, padding))
+
+
+def _static_caption(text: str) -> str:
+    return (f'<div class="dlm-static" style="font-size:85%;color:{COLORS["prompt"]};margin-bottom:2px">'
+            f"{html.escape(text)}</div>")
+
+
+def _with_static_fallback(widget, static_html: str, static_text: str) -> dict:
+    """The widget's display data plus a still: a widget manager draws the live widget (it ranks
+    the widget's format first); renderers without one, such as GitHub's, show the HTML."""
+    bundle = dict(widget._repr_mimebundle_() or {})
+    bundle["text/html"] = static_html
+    bundle["text/plain"] = static_text
+    return bundle
 
 
 def save_denoising_gif(

@@ -51,6 +51,9 @@ def lab(tmp_path_factory):
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
+            # a collapsed input (a worked answer) shows a placeholder prompt without the "[n]"
+            # that tells the test the cell has run: expand it
+            cell.metadata.get("jupyter", {}).pop("source_hidden", None)
     nbformat.write(nb, root / NOTEBOOK)
     # every cell in the DOM (no windowing), so the test can see that every cell has run
     settings = root / ".settings"

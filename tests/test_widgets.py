@@ -89,3 +89,65 @@ def test_gif_export_has_one_frame_per_step(chat_run, tmp_path):
     _, tok, out = chat_run
     path = save_denoising_gif(out, tok, str(tmp_path / "denoise.gif"), block_size=8)
     assert Image.open(path).n_frames == len(out.history) + 1
+
+
+# Static fallback: where no widget manager runs (GitHub, nbviewer without widget state, a
+# renderer that skips the widget format) the output's text/html and text/plain are what shows.
+
+def _display_data(obj) -> dict:
+    """What IPython puts in a cell's output for `obj` (as the last line of a cell)."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    data, _ = InteractiveShell.instance().display_formatter.format(obj)
+    return data
+
+
+def test_player_output_carries_the_live_widget_and_a_static_copy_of_the_answer(chat_run):
+    _, tok, out = chat_run
+    player = DenoisingPlayer(out, tok, block_size=8)
+    data = _display_data(player)
+    assert data["application/vnd.jupyter.widget-view+json"]["model_id"] == player.widget.model_id
+    shown = [text for _, text in _shown_tokens(data["text/html"])]
+    assert shown == display_tokens(out.new_tokens[0].tolist(), tok)  # the sampler's output, no kernel needed
+    assert f"step {len(out.history)} / {len(out.history)}" in data["text/html"]
+    assert data["text/plain"].endswith(" ".join(shown))
+
+
+def test_static_copy_shows_the_step_the_slider_is_on(chat_run):
+    _, tok, out = chat_run
+    player = DenoisingPlayer(out, tok)
+    player.slider.value = 3
+    data = _display_data(player)
+    assert data["text/html"].endswith(player.view.value)  # the same frame as the live view
+    assert "step 3 / " in data["text/html"] and "at step 3 of" in data["text/html"]
+    masked = int((out.history[2].canvas[0, int(out.prompt_lengths[0]):] == tok.mask_token_id).sum())
+    assert data["text/plain"].count("▒") == masked
+
+
+def test_studio_output_shows_its_last_generation_statically(chat_run):
+    model, tok, _ = chat_run
+    studio = DenoisingStudio(model, tok, prompt="Reverse the letters: a b c d", max_new_tokens=8)
+    before = _display_data(studio)
+    assert "nothing generated yet" in before["text/html"] and "a b c d" in before["text/html"]
+    assert "application/vnd.jupyter.widget-view+json" in before
+    out = studio.generate()
+    after = _display_data(studio)
+    shown = [text for _, text in _shown_tokens(after["text/html"])]
+    assert shown == display_tokens(out.new_tokens[0].tolist(), tok)
+    assert after["application/vnd.jupyter.widget-view+json"]["model_id"] == studio.widget.model_id
+
+
+def test_committed_notebook_04_shows_every_player_without_a_kernel():
+    """Each widget output of the committed notebook has a static frame beside the widget."""
+    import json
+
+    from conftest import REPO
+
+    cells = json.loads((REPO / "notebooks" / "04_denoising_widget.ipynb").read_text())["cells"]
+    widget_outputs = [o["data"] for c in cells if c["cell_type"] == "code" for o in c.get("outputs", [])
+                      if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    assert widget_outputs, "notebook 04 has no widget outputs: execute it"
+    for data in widget_outputs:
+        static_html, static_text = ("".join(data.get(kind, "")) for kind in ("text/html", "text/plain"))
+        assert 'class="dlm-frame"' in static_html, "a widget output without its static frame"
+        assert "▒" not in static_text, "a static copy of an unfinished canvas"
