@@ -12,6 +12,7 @@ The package is organised one concept per module; the most used names are re-expo
 - :mod:`dlm_kit.data`      chat datasets, SFT tokenisation, corpora, synthetic tasks
 - :mod:`dlm_kit.english`   English instructions made offline (teacher answers, Wikipedia families)
 - :mod:`dlm_kit.heads`     the MLM head only on the rows the loss scores
+- :mod:`dlm_kit.layerwise` the encoder run layer by layer by the fast sampler (masks built once, optional cache)
 - :mod:`dlm_kit.positions` explicit position ids for RoBERTa-style models (EOS = PAD safe)
 - :mod:`dlm_kit.stats`     95 % intervals for rates, means and paired differences
 - :mod:`dlm_kit.training`  MDLM training on `transformers.Trainer`

@@ -156,15 +156,27 @@ def run_tasks(model, tasks: Sequence[str] = LOCAL_TASKS, *, limit: int | float |
     )
 
 
+def _samples_and_metric(results: dict, task: str, metric: str | None) -> tuple[list[dict], str]:
+    """``task``'s logged samples and the metric to read (default: exact_match or acc)."""
+    samples = results.get("samples", {}).get(task)
+    if not samples:
+        raise ValueError(f"No per-document samples for {task!r}: run it with log_samples=True (run_tasks does).")
+    if metric is None:
+        metric = next((k for k in ("exact_match", "acc") if k in samples[0]), None)
+        if metric is None:
+            raise ValueError(f"{task!r} logs neither exact_match nor acc per document; pass metric= one of "
+                             f"{sorted(k for k, v in samples[0].items() if isinstance(v, (int, float)))}.")
+    elif metric not in samples[0]:
+        raise ValueError(f"{task!r} logs no {metric!r} per document; it logs {sorted(samples[0])}.")
+    return samples, metric
+
+
 def scores_by_field(results: dict, task: str, *, field: str = "family", metric: str | None = None) -> dict[str, float]:
     """Mean per-document score of ``task`` grouped by a document field (e.g. the task family).
 
     ``metric`` defaults to the task's first one (exact_match for generation, acc for choice).
     """
-    samples = results.get("samples", {}).get(task)
-    if not samples:
-        raise ValueError(f"No per-document samples for {task!r}: run it with log_samples=True (run_tasks does).")
-    metric = metric or next(k for k in samples[0] if k in ("exact_match", "acc"))
+    samples, metric = _samples_and_metric(results, task, metric)
     groups: dict[str, list[float]] = {}
     for sample in samples:
         groups.setdefault(sample["doc"][field], []).append(float(sample[metric]))
@@ -177,10 +189,7 @@ def document_scores(results: dict, task: str, *, metric: str | None = None) -> l
     ``metric`` defaults to the task's first one (exact_match for generation, acc for choice); a
     paired comparison of two models on the same task zips their lists.
     """
-    samples = results.get("samples", {}).get(task)
-    if not samples:
-        raise ValueError(f"No per-document samples for {task!r}: run it with log_samples=True (run_tasks does).")
-    metric = metric or next(k for k in samples[0] if k in ("exact_match", "acc"))
+    samples, metric = _samples_and_metric(results, task, metric)
     return [float(s[metric]) for s in sorted(samples, key=lambda s: s["doc_id"])]
 
 

@@ -7,9 +7,11 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import LogLocator
 import torch
 
 __all__ = [
@@ -40,7 +42,12 @@ def _readable_log_axis(axis, values: Sequence[float] | None = None) -> None:
     formatter.set_scientific(False)
     axis.set_major_formatter(formatter)
     axis.set_minor_formatter(plt.NullFormatter())
-    if values is not None:
+    if values is None:  # continuous data (losses): ticks at 1-9 (or 1, 2, 5) times powers of ten
+        low, high = axis.get_view_interval()
+        decades = math.log10(max(high, 1e-12) / max(low, 1e-12))
+        subs = tuple(range(1, 10)) if decades <= 1.2 else (1.0, 2.0, 5.0)
+        axis.set_major_locator(LogLocator(base=10, subs=subs))
+    else:
         ticks = sorted({float(v) for v in values if v > 0})
         if len(ticks) > 8:  # too many to read: keep about eight, always the ends
             stride = -(-len(ticks) // 8)

@@ -28,7 +28,6 @@ Errors are never hidden: exceptions propagate as usual.
 from __future__ import annotations
 
 import logging
-import os
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -60,7 +59,9 @@ def quiet(progress_bars: bool = True) -> Iterator[None]:
     import tqdm.std
 
     saved_levels = {name: logging.getLogger(name).level for name in NOISY_LOGGERS}
-    saved_env = os.environ.get("TQDM_DISABLE")
+    # the class attribute itself (a partialmethod in recent tqdm), put back unchanged on exit;
+    # tqdm reads its TQDM_* environment variables at import, so setting them here would do nothing
+    saved_init = tqdm.std.tqdm.__dict__["__init__"]
     original_init = tqdm.std.tqdm.__init__
 
     def init_disabled(self, *args, **kwargs):  # libraries pass disable=False explicitly; override it
@@ -72,7 +73,6 @@ def quiet(progress_bars: bool = True) -> Iterator[None]:
         for name in NOISY_LOGGERS:
             logging.getLogger(name).setLevel(logging.ERROR)
         if progress_bars:
-            os.environ["TQDM_DISABLE"] = "1"
             tqdm.std.tqdm.__init__ = init_disabled
             _set_hf_progress_bars(False)
         with warnings.catch_warnings():
@@ -80,11 +80,7 @@ def quiet(progress_bars: bool = True) -> Iterator[None]:
                 warnings.filterwarnings("ignore", message=pattern)
             yield
     finally:
-        tqdm.std.tqdm.__init__ = original_init
-        if saved_env is None:
-            os.environ.pop("TQDM_DISABLE", None)
-        else:
-            os.environ["TQDM_DISABLE"] = saved_env
+        tqdm.std.tqdm.__init__ = saved_init
         if progress_bars:
             _set_hf_progress_bars(hf_bars)
         for name, level in saved_levels.items():

@@ -30,7 +30,7 @@ measured on a 50k vocabulary, the logits' last bits, which breaks token identity
 canvas and the MLM head only on the candidate positions (`dlm_kit.heads`), the same numbers up
 to float rounding; its agreement with the exact mode is measured in `docs/performance.md`.
 For BERT, RoBERTa and ModernBERT fast mode runs the encoder through
-`dlm_kit.heads.LayerwiseEncoder` (attention masks, rotary tables and positions built once per call,
+`dlm_kit.layerwise.LayerwiseEncoder` (attention masks, rotary tables and positions built once per call,
 bit-identical to the model's encoder), which also provides `compile=` (`torch.compile` of the
 encoder, rows kept in the batch for fixed shapes) and the approximate `cache="prefix" | "dual"`
 (Fast-dLLM's idea: the whole canvas on each block's first step, then only a window of positions).
@@ -55,7 +55,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .heads import LayerwiseEncoder, masked_lm_logits, split_masked_lm
+from .heads import masked_lm_logits, split_masked_lm
+from .layerwise import LayerwiseEncoder
 from .positions import position_ids, position_offset  # position_offset: re-exported
 
 __all__ = ["Cache", "GenerationOutput", "GenerationStep", "Mode", "Remasking", "context_length", "generate", "position_offset"]
@@ -277,11 +278,13 @@ def generate(
     for block in range(num_blocks):
         # Candidates are the masked positions before the block's end: the block's own, plus (as in
         # the reference) any left in earlier blocks where the model predicted the mask token.
-        if len(work) < int((~finished).sum()):
-            # rows that were done with the last block but not finished work again
+        unfinished = (~finished).nonzero().squeeze(1)
+        if not forward.static and not torch.equal(work, unfinished):
+            # rows done with the last block but not finished work again; rows that finished on
+            # the last block's final step (still in the batch) leave
             if xw is not x:
                 x[work] = xw
-            work = (~finished).nonzero().squeeze(1)
+            work = unfinished
             xw, in_prompt_w, in_new_w, lengths_w = x[work], in_prompt[work], in_new[work], lengths[work]
             forward.select(work, None)
         before_end = arange < (lengths_w + (block + 1) * block_size)[:, None]  # [R, L]
@@ -394,6 +397,11 @@ class _Forward:
         if cache != "none" and self.layerwise is None:
             raise ValueError(f"cache={cache!r} needs mode='fast' and a BERT, RoBERTa or ModernBERT masked LM "
                              f"(got mode={mode!r}, {type(model).__name__}); pass cache='none'.")
+        if compile and (self.layerwise is None or cache != "none"):
+            raise ValueError(
+                f"compile={compile!r} compiles the fast mode's layer-wise encoder of a BERT, RoBERTa or "
+                f"ModernBERT masked LM over the whole canvas (got mode={mode!r}, cache={cache!r}, "
+                f"{type(model).__name__}); pass compile=False, or mode='fast' with cache='none'.")
         self.block_end = length
 
     def new_block(self, block_end: int) -> None:

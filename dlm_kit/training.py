@@ -103,9 +103,10 @@ class TrainConfig:
     """Run the MLM head only on the masked positions the loss scores (same loss, less work;
     see :mod:`dlm_kit.heads`). False: the plain full-canvas forward."""
     compile: bool = False
-    """``torch.compile`` the model (the Trainer's ``torch_compile``). For GPUs: on CPU the first
-    step of the tiny BERT took 53 s to compile and the steps after it were no faster (measured,
-    docs/performance.md)."""
+    """``torch.compile`` the model's parts in place (encoder, MLM head: each direct submodule), so
+    the model keeps its class and the head still runs only on masked rows. Meant for GPUs: on
+    CPU the first step compiles (14 s for tiny-bert) and later steps were no faster
+    (docs/performance.md)."""
     group_by_length: bool = False
     """Batch rows of similar length together (the Trainer's length-grouped sampler): less
     padding on SFT data whose rows vary in length, so more real tokens per second
@@ -173,9 +174,29 @@ class TrainConfig:
             disable_tqdm=not self.progress_bar,
             report_to="none",
             remove_unused_columns=False,  # our collator picks its own columns
-            torch_compile=self.compile,
             **_length_grouping(self.group_by_length),
         )
+
+
+def compile_in_place(model: torch.nn.Module) -> None:
+    """``torch.compile`` each direct submodule of ``model`` in place (``nn.Module.compile``).
+
+    Compiling the whole model (the Trainer's ``torch_compile``) would wrap it in an
+    ``OptimizedModule``, which :func:`dlm_kit.heads.masked_lm_logits` cannot split into encoder
+    and head, so it would silently fall back to the head on every row. Compiled in place, the
+    model keeps its class and its parts (``bert`` and ``cls``, ``model`` and ``head`` and
+    ``decoder``, ...); compilation happens at the first forward pass. ``dynamic=True``: the
+    head sees a different number of masked rows at every step, which would otherwise recompile.
+
+    >>> from dlm_kit.backbones import load_backbone
+    >>> from dlm_kit.heads import split_masked_lm
+    >>> model, _ = load_backbone("tiny-bert", seed=0)
+    >>> compile_in_place(model)
+    >>> type(model).__name__, split_masked_lm(model) is not None
+    ('BertForMaskedLM', True)
+    """
+    for child in model.children():
+        child.compile(dynamic=True)
 
 
 def _length_grouping(enabled: bool) -> dict[str, Any]:
@@ -319,6 +340,8 @@ def train(
     mean_length = _mean_example_length(train_dataset)
     if config.gradient_checkpointing:
         model.gradient_checkpointing_enable()
+    if config.compile:
+        compile_in_place(model)
     history = _LossHistory()
     common = dict(
         model=model,

@@ -327,6 +327,10 @@ def test_document_scores_follow_document_order_and_headline_score_picks_the_tabl
     assert headline_score(results, "t") == 0.5 and headline_score(results, "gsm8k") == 0.2
     with pytest.raises(ValueError, match="these tasks ran"):
         headline_score(results, "mmlu")
+    math = {"samples": {"m": [{"doc_id": 0, "math_verify": 1.0, "doc": {}}]}}
+    with pytest.raises(ValueError, match=r"neither exact_match nor acc .*metric= one of \['doc_id', 'math_verify'\]"):
+        document_scores(math, "m")
+    assert document_scores(math, "m", metric="math_verify") == [1.0]
 
 
 def test_generation_mode_fast_writes_the_exact_modes_answers_and_scoring_does_not_depend_on_it(chat_model):

@@ -36,3 +36,13 @@ def test_log_axis_ticks_are_the_chosen_values_in_plain_numbers():
     labels = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
     assert labels == ["2", "8", "32"]
     plt.close("all")
+
+
+def test_a_log_loss_axis_within_one_decade_still_has_labelled_ticks():
+    ax = plots.plot_losses({"MDLM": ([1, 2, 3], [8.0, 5.0, 3.2])}, log_y=True)
+    ax.figure.canvas.draw()
+    labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+    low, high = ax.get_ylim()
+    assert len(labels) >= 3 and all(float(label) > 0 for label in labels), labels
+    assert any(low <= float(label) <= high for label in labels)
+    plt.close("all")

@@ -11,6 +11,9 @@ from dlm_kit.quiet import quiet
 
 
 def test_bars_logs_and_known_warnings_are_hidden_and_restored():
+    from tqdm import std as tqdm_std
+
+    before = tqdm_std.tqdm.__dict__["__init__"]
     buffer = io.StringIO()
     with redirect_stderr(buffer), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -22,6 +25,7 @@ def test_bars_logs_and_known_warnings_are_hidden_and_restored():
     assert "requests" not in buffer.getvalue()
     assert caught == []
     assert logging.getLogger("lm_eval").level == logging.NOTSET
+    assert tqdm_std.tqdm.__dict__["__init__"] is before  # the very same attribute is back
     after = io.StringIO()
     for _ in tqdm(range(2), desc="after", file=after, disable=False):
         pass

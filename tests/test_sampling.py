@@ -121,7 +121,8 @@ def roberta_model() -> torch.nn.Module:
 @pytest.mark.parametrize("padded", [False, True])
 @pytest.mark.parametrize("arch", ARCHS + ("roberta",))
 def test_the_layerwise_encoder_computes_the_models_encoder_bit_for_bit_and_a_cached_window_too(arch, padded):
-    from dlm_kit.heads import LayerwiseEncoder, split_masked_lm
+    from dlm_kit.heads import split_masked_lm
+    from dlm_kit.layerwise import LayerwiseEncoder
 
     model = roberta_model() if arch == "roberta" else cached_model(arch)
     x = random_prompt(40, seed=3, batch=3)
@@ -582,6 +583,7 @@ ERRORS = [
     (dict(cache="dual"), r"cache='dual' needs mode='fast'"),
     (dict(compile=True), r"compile=True needs mode='fast'"),
     (dict(compile="fastest", mode="fast"), r"compile='fastest': pass False, True or a torch.compile mode"),
+    (dict(compile=True, mode="fast", cache="dual"), r"compile=True compiles .*pass compile=False, or mode='fast' with cache='none'"),
     (dict(stop_sequences=[7, 8]), r"stop_sequences: 7 is not a non-empty sequence"),
     (dict(stop_sequences=[[MASK]]), r"contains mask_token_id=4"),
 ]
@@ -615,3 +617,56 @@ def test_the_evaluator_fits_requests_into_the_models_real_context():
     model, tok = load_backbone("tiny-roberta", seed=0)  # 513 position ids, the first is skipped
     lm = DiffusionLM(model, tok, device="cpu")
     assert lm.max_length == context_length(model) == 512
+
+
+# ---- rows leaving and coming back ---------------------------------------------------------------
+
+
+def test_modernbert_fast_mode_keeps_its_sliding_window_when_rows_leave():
+    # Equal-length prompts give one shared [1, 1, L, L] sliding-window mask; when a row finishes
+    # and leaves, that mask must stay (it was dropped once, so local layers attended everywhere).
+    for seed in range(3):
+        model = build_model("modernbert", seed, eos_bias=2.5).double()
+        prompts = random_prompt(7, seed=seed, batch=4)
+        args = dict(max_new_tokens=32, steps=32, block_size=8, mask_token_id=MASK, eos_token_id=EOS, stop_at_eos=True)
+        exact, fast = (generate(model, prompts, mode=m, **args) for m in ("exact", "fast"))
+        assert model.config.sliding_window < prompts.shape[1] + 32  # the window is narrower than the canvas
+        assert torch.equal(exact.sequences, fast.sequences), seed
+
+
+class _ScriptedModel(torch.nn.Module):
+    """Row behaviour chosen by its first prompt token: 10 fills every block at once, 11 ends its
+    answer with EOS on the first block's last position, 12 is never confident (one token a step)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.zeros(1))
+        self.config = SimpleNamespace(mask_token_id=MASK, eos_token_id=EOS, pad_token_id=0,
+                                            max_position_embeddings=512)
+
+    def forward(self, input_ids, attention_mask=None, **kwargs):
+        rows, length = input_ids.shape
+        logits = torch.zeros(rows, length, VOCAB)
+        columns = torch.arange(length, dtype=torch.float)
+        for r in range(rows):
+            kind = int(input_ids[r, 0])
+            if kind == 10:
+                logits[r, :, 20] = 20.0
+            elif kind == 11:
+                logits[r, :, 21] = 0.1 * columns
+                logits[r, 9, EOS] = 3.0
+            else:
+                logits[r, :, 22] = 1.0 + 0.01 * columns
+        return SimpleNamespace(logits=logits)
+
+
+@pytest.mark.parametrize("mode", ["exact", "fast"])
+def test_a_row_done_with_a_block_comes_back_for_the_next_when_another_finished_on_its_last_step(mode):
+    model = _ScriptedModel().eval()
+    prompts = torch.tensor([[10, 5], [11, 5], [12, 5]])
+    args = dict(max_new_tokens=16, steps=16, block_size=8, mask_token_id=MASK, eos_token_id=EOS,
+                stop_at_eos=True, threshold=0.9, mode=mode)
+    batched = generate(model, prompts, **args).new_tokens
+    alone = torch.cat([generate(model, prompts[i : i + 1], **args).new_tokens for i in range(3)])
+    assert not (batched == MASK).any()  # no row was left out of a block
+    assert torch.equal(batched, alone)

@@ -341,9 +341,17 @@ def test_length_grouped_batches_carry_less_padding(tmp_path):
     assert padding_over_a_run(True) < 0.5 * padding_over_a_run(False)
 
 
-def test_speed_options_reach_the_trainer():
-    args = TrainConfig(compile=True, group_by_length=True).to_training_arguments()
-    assert args.torch_compile is True
+def test_length_grouping_reaches_the_trainer():
+    args = TrainConfig(group_by_length=True).to_training_arguments()
     assert getattr(args, "train_sampling_strategy", None) == "group_by_length" or getattr(args, "group_by_length", False)
-    plain = TrainConfig().to_training_arguments()
-    assert plain.torch_compile is False
+
+
+def test_compile_keeps_the_model_splittable_so_the_head_still_runs_on_masked_rows_only():
+    from dlm_kit.heads import split_masked_lm
+
+    model, _ = load_backbone("tiny-bert", seed=0)
+    training.compile_in_place(model)  # lazy: nothing is compiled until the first forward pass
+    encoder, head = split_masked_lm(model)
+    assert encoder._compiled_call_impl is not None and head._compiled_call_impl is not None
+    assert type(model).__name__ == "BertForMaskedLM"
+    assert TrainConfig(compile=True).to_training_arguments().torch_compile is False  # not the wrapping kind
