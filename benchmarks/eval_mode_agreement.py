@@ -4,7 +4,7 @@
 Prints the share of identical generations (the text lm-eval scores), each mode's exact match and
 their paired difference, all with 95 % intervals (`dlm_kit.stats`), and each run's CPU time.
 
-    python benchmarks/eval_mode_agreement.py                  # tiny-chat, all 200 questions
+    python benchmarks/eval_mode_agreement.py                  # tiny-chat, all 100 questions of the task
     python benchmarks/eval_mode_agreement.py --model tiny-chat --limit 50
 """
 

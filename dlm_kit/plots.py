@@ -172,7 +172,7 @@ def plot_speed_quality(rows: Sequence[Mapping], *, axes=None, n_questions: int |
     ``n_questions`` (how many questions each exact match is over) goes into the title.
     ``timings=False`` draws only the first panel (forward passes are the same on every machine;
     tokens/s is this machine's wall time, which notebooks keep out of committed outputs); then
-    ``axes`` is one ``Axes`` and a one-element list is returned.
+    ``axes`` is one ``Axes``. Returns a list of the ``Axes`` drawn on (two, or one).
 
     ``rows`` as returned by :func:`dlm_kit.chat.speed_quality_sweep` (plus
     :func:`dlm_kit.baselines.causal_speed_quality` rows, ``kind="autoregressive"``, drawn in red).
@@ -197,4 +197,4 @@ def plot_speed_quality(rows: Sequence[Mapping], *, axes=None, n_questions: int |
         right.invert_yaxis()
         right.set(title="Speed on this machine", xlabel="answer tokens / s", ylabel="setting")
     plt.tight_layout()
-    return axes
+    return list(axes)
