@@ -16,12 +16,13 @@ Errors are never hidden: exceptions propagate as usual.
 
     >>> import logging, warnings
     >>> from tqdm.auto import tqdm
+    >>> level = logging.getLogger("lm_eval").level
     >>> with quiet():
     ...     bar = tqdm(range(3), disable=False)
     ...     logging.getLogger("lm_eval").warning("hidden")
     >>> bar.disable
     True
-    >>> logging.getLogger("lm_eval").level == logging.NOTSET  # restored
+    >>> logging.getLogger("lm_eval").level == level  # restored
     True
 """
 

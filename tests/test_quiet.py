@@ -14,6 +14,7 @@ def test_bars_logs_and_known_warnings_are_hidden_and_restored():
     from tqdm import std as tqdm_std
 
     before = tqdm_std.tqdm.__dict__["__init__"]
+    level = logging.getLogger("lm_eval").level
     buffer = io.StringIO()
     with redirect_stderr(buffer), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -24,7 +25,7 @@ def test_bars_logs_and_known_warnings_are_hidden_and_restored():
             warnings.warn("Passed an already-initialized model through `pretrained`")
     assert "requests" not in buffer.getvalue()
     assert caught == []
-    assert logging.getLogger("lm_eval").level == logging.NOTSET
+    assert logging.getLogger("lm_eval").level == level
     assert tqdm_std.tqdm.__dict__["__init__"] is before  # the very same attribute is back
     after = io.StringIO()
     for _ in tqdm(range(2), desc="after", file=after, disable=False):
