@@ -58,6 +58,8 @@ from transformers import (
     RobertaConfig,
 )
 
+from .quiet import quiet
+
 __all__ = [
     "CHAT_TEMPLATE",
     "CHAT_TAGS",
@@ -378,17 +380,8 @@ def _from_pretrained_quietly(
     kit's ``minilm``, whose new head the module docstring documents). Unused weights are
     harmless and not reported.
     """
-    from transformers.utils import logging as hf_logging
-
-    level, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()  # a "Loading weights" bar per small model is noise in notebooks
-    try:
+    with quiet():  # no weight table, no "Loading weights" bar per small model in notebook outputs
         model, info = AutoModelForMaskedLM.from_pretrained(path, dtype=dtype, output_loading_info=True, **kw)
-    finally:
-        hf_logging.set_verbosity(level)
-        if bars:
-            hf_logging.enable_progress_bar()
     missing = sorted(info.get("missing_keys") or ())
     if missing and not new_head_expected:
         warnings.warn(

@@ -62,7 +62,7 @@ except ImportError as error:  # an extra, not a core dependency
 from .backbones import load_backbone
 from .chat import answer_stop_sequences, trim_answer
 from .likelihood import _fit, encode_pair, exact_loglikelihood, is_greedy, mc_loglikelihood, rolling_windows
-from .sampling import context_length, generate
+from .sampling import check_mode, context_length, generate
 
 __all__ = [
     "DiffusionLM",
@@ -293,7 +293,7 @@ class DiffusionLM(LM):
             temperature=float(temperature),
             remasking=remasking,
             cfg_scale=float(cfg_scale),
-            mode=_sampler_mode(mode),
+            mode=check_mode(mode),
         )
         self.max_new_tokens = int(max_new_tokens)
         self.seed = int(seed)
@@ -439,10 +439,3 @@ class DiffusionLM(LM):
     def _is_templated(self, context: str) -> bool:
         """Does the context end with the chat template's generation prompt (e.g. "[Answer]")?"""
         return context.rstrip().endswith(self._generation_prompt)
-
-
-def _sampler_mode(mode: str) -> str:
-    """The sampler mode of ``model_args``, or a ValueError naming the allowed values."""
-    if mode not in ("exact", "fast"):
-        raise ValueError(f"mode={mode!r}: use exact (the model card's tokens) or fast (the MLM head only on candidates).")
-    return mode

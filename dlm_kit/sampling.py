@@ -220,8 +220,7 @@ def generate(
     """
     config = model.config
     _check_settings(max_new_tokens, steps, block_size, temperature, remasking, cfg_scale, threshold)
-    if mode not in _MODES:
-        raise ValueError(f"mode={mode!r}: allowed values are {_MODES} ('exact' = the reference's tokens).")
+    check_mode(mode)
     if cache not in _CACHES:
         raise ValueError(f"cache={cache!r}: allowed values are {_CACHES} ('none' = exact forward passes).")
     if compile not in (False, True) and compile not in _COMPILE_MODES:
@@ -335,6 +334,17 @@ def generate(
     if xw is not x:
         x[work] = xw
     return GenerationOutput(x, lengths, nfe, steps_taken, history)
+
+
+def check_mode(mode: str) -> str:
+    """``mode`` if it is a sampler mode ('exact' or 'fast'), else a ValueError naming both.
+
+    >>> check_mode("fast")
+    'fast'
+    """
+    if mode not in _MODES:
+        raise ValueError(f"mode={mode!r}: allowed values are {_MODES} ('exact' = the reference's tokens).")
+    return mode
 
 
 def context_length(model: torch.nn.Module) -> int | None:
