@@ -32,6 +32,7 @@ __all__ = [
     "SamplingConfig",
     "PRESETS",
     "answer_stop_sequences",
+    "find_end_of_answer",
     "build_prompt",
     "trim_answer",
     "answer",
@@ -103,12 +104,28 @@ def trim_answer(new_tokens: Sequence[int], tokenizer: PreTrainedTokenizerBase) -
     end = len(ids)
     if tokenizer.eos_token_id in ids:
         end = ids.index(tokenizer.eos_token_id)
-    tag = tokenizer(END_OF_ANSWER, add_special_tokens=False)["input_ids"]
-    for start in range(0, end - len(tag) + 1):
-        if ids[start : start + len(tag)] == tag:
-            end = start
-            break
+    tag_start = find_end_of_answer(ids, tokenizer, end=end)
+    if tag_start is not None:
+        end = tag_start
     return tokenizer.decode(ids[:end], skip_special_tokens=True).strip()
+
+
+def find_end_of_answer(ids: Sequence[int], tokenizer: PreTrainedTokenizerBase, *, end: int | None = None) -> int | None:
+    """Where the first complete end-of-answer tag starts in ``ids[:end]``; None if there is none.
+
+    >>> from dlm_kit.backbones import build_tiny_tokenizer
+    >>> tok = build_tiny_tokenizer()
+    >>> ids = tok("a b [/Answer] c")["input_ids"]
+    >>> find_end_of_answer(ids, tok), find_end_of_answer(ids, tok, end=2)
+    (2, None)
+    """
+    ids = list(ids)
+    tag = answer_stop_sequences(tokenizer)[0]
+    stop = len(ids) if end is None else end
+    for start in range(stop - len(tag) + 1):
+        if ids[start : start + len(tag)] == tag:
+            return start
+    return None
 
 
 def answer_stop_sequences(tokenizer: PreTrainedTokenizerBase) -> list[list[int]]:

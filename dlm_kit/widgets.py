@@ -101,16 +101,14 @@ def display_tokens(ids: list[int], tokenizer) -> list[str]:
 
 def _padding(ids: list[int], tokenizer) -> list[bool]:
     """EOS/pad tokens, and every position after the first complete end-of-answer tag."""
-    from .backbones import END_OF_ANSWER
+    from .chat import answer_stop_sequences, find_end_of_answer
 
     quiet = {tokenizer.eos_token_id, tokenizer.pad_token_id} - {None}
     padding = [t in quiet for t in ids]
-    tag = tokenizer(END_OF_ANSWER, add_special_tokens=False)["input_ids"]
-    for i in range(len(ids) - len(tag) + 1):
-        if ids[i : i + len(tag)] == tag:
-            for j in range(i + len(tag), len(ids)):
-                padding[j] = padding[j] or ids[j] != tokenizer.mask_token_id
-            break
+    tag_start = find_end_of_answer(ids, tokenizer)
+    if tag_start is not None:
+        for j in range(tag_start + len(answer_stop_sequences(tokenizer)[0]), len(ids)):
+            padding[j] = padding[j] or ids[j] != tokenizer.mask_token_id
     return padding
 
 
