@@ -73,6 +73,7 @@ __all__ = [
     "minilm_path",
     "train_top_layers",
     "save_delta",
+    "add_chat_tag_tokens",
 ]
 
 # The released ModernBERT chat checkpoints' format, as plain-text tags (see docs/design.md).
@@ -96,6 +97,8 @@ CHAT_TEMPLATE = (
 )
 CHAT_TAGS = ("[SYS]", "[/SYS]", "[Question]", "[/Question]", "[Answer]", "[/Answer]")
 END_OF_ANSWER = "[/Answer]"
+SAMPLING_CONFIG_FILE = "sampling_config.json"
+"""A model folder's recommended sampler settings (see :data:`dlm_kit.chat.SAMPLING_FILE`)."""
 """The text that ends an assistant turn; the sampler and `chat` stop there."""
 
 TINY_BACKBONES = ("minilm", "minilm-random", "tiny-bert", "tiny-modernbert", "tiny-roberta")
@@ -167,6 +170,55 @@ def prepare_tokenizer(tokenizer: PreTrainedTokenizerBase) -> PreTrainedTokenizer
     if not tokenizer.chat_template:
         tokenizer.chat_template = CHAT_TEMPLATE
     return tokenizer
+
+
+def add_chat_tag_tokens(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> int:
+    """Make each chat tag one token of ``tokenizer`` and give it an embedding row (in place).
+
+    An uncased WordPiece vocabulary (MiniLM, BERT) splits ``[/Answer]`` into ``[``, ``/``,
+    ``answer``, ``]``: the end of an answer becomes a four-token phrase that a small model
+    half-writes (``"milk [ / answer"``). As added tokens the tags are single tokens, matched
+    case-sensitively before lower-casing, while the rendered chat text stays byte-identical
+    (the released-format contract: the template is unchanged). Each new row starts as the mean of
+    the embeddings of the pieces it replaced, so it begins near what the model read before.
+    Returns the number of tags added (0 if the tokenizer already had them).
+
+    >>> model, tok = load_backbone("minilm-random", seed=0)
+    >>> add_chat_tag_tokens(model, tok), tok.tokenize("[Answer]\\nHi\\n[/Answer]")
+    (6, ['[Answer]', 'hi', '[/Answer]'])
+    >>> model.get_input_embeddings().weight.shape[0] == len(tok)
+    True
+    """
+    from transformers import AddedToken
+
+    missing = [tag for tag in CHAT_TAGS if tag not in tokenizer.get_vocab()]
+    if not missing:
+        return 0
+    pieces = {tag: tokenizer(tag, add_special_tokens=False)["input_ids"] for tag in missing}
+    tokenizer.add_tokens([AddedToken(tag, normalized=False, special=False) for tag in missing])
+    model.resize_token_embeddings(len(tokenizer), mean_resizing=False)
+    weight = model.get_input_embeddings().weight
+    with torch.no_grad():
+        for tag, ids in pieces.items():
+            weight[tokenizer.convert_tokens_to_ids(tag)] = weight[ids].mean(dim=0)
+    _sync_config(model, tokenizer)
+    return len(missing)
+
+
+def _attach_sampling(model: PreTrainedModel, folder: str | os.PathLike) -> None:
+    """Put a folder's recommended sampler settings (if any) in ``model.config.dlm_kit_sampling``."""
+    import json
+
+    path = Path(folder) / SAMPLING_CONFIG_FILE
+    if not path.is_file():
+        if hasattr(model.config, "dlm_kit_sampling"):  # a base model's settings are not the fine-tuned one's
+            del model.config.dlm_kit_sampling
+        return
+    if path.is_file():
+        settings = json.loads(path.read_text())
+        if not isinstance(settings, dict):
+            raise ValueError(f"{path}: expected a JSON object of sampler settings, got {type(settings).__name__}.")
+        model.config.dlm_kit_sampling = settings
 
 
 def _sync_config(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> None:
@@ -318,9 +370,10 @@ def load_backbone(
     """
     if seed is not None:
         torch.manual_seed(seed)
+    dtype = _as_dtype(dtype)
     kw = {"attn_implementation": attn_implementation} if attn_implementation else {}
     if (Path(name_or_path) / DELTA_CONFIG).exists():
-        return _load_delta(Path(name_or_path), dtype=dtype, attn_implementation=attn_implementation)
+        return _load_delta(Path(name_or_path), dtype=dtype, attn_implementation=attn_implementation, from_scratch=from_scratch)
     if name_or_path in ("minilm", "minilm-random"):
         path = minilm_path()
         tokenizer = prepare_tokenizer(AutoTokenizer.from_pretrained(path))
@@ -343,21 +396,7 @@ def load_backbone(
         config = tiny_config(name_or_path.removeprefix("tiny-"), tokenizer)
         model = AutoModelForMaskedLM.from_config(config, **kw)
     else:
-        if not Path(name_or_path).exists() and name_or_path.startswith(("tiny", "minilm")):
-            raise ValueError(
-                f"Unknown backbone {name_or_path!r}: kit names are {TINY_BACKBONES}; anything "
-                "else must be a hub id or an existing local folder."
-            )
-        path = Path(name_or_path).expanduser()
-        # a hub id is "name" or "namespace/name"; anything else that does not exist is a typo'd
-        # path, which the hub client would reject with "Repo id must be in the form ..."
-        looks_local = path.is_absolute() or name_or_path.startswith((".", "~")) or name_or_path.count("/") > 1
-        if looks_local and not path.exists():
-            raise FileNotFoundError(
-                f"No folder {name_or_path!r} ({path.resolve()} does not exist). Pass the folder a "
-                "training run wrote (its output_dir), a hub id such as 'answerdotai/ModernBERT-base', "
-                f"or a kit name: {TINY_BACKBONES + tuple(KIT_MODELS)}."
-            )
+        _check_local_or_hub(name_or_path)
         tokenizer = prepare_tokenizer(AutoTokenizer.from_pretrained(name_or_path))
         if from_scratch:
             model = AutoModelForMaskedLM.from_config(AutoConfig.from_pretrained(name_or_path), **kw)
@@ -367,7 +406,66 @@ def load_backbone(
         model = model.to(dtype)
     _check_tied_head(model, name_or_path)
     _sync_config(model, tokenizer)
+    if Path(name_or_path).is_dir():
+        _attach_sampling(model, name_or_path)
     return model, tokenizer
+
+
+_TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "vocab.json", "tokenizer.model",
+                    "spiece.model", "sentencepiece.bpe.model")
+_DTYPE_NAMES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+def _as_dtype(dtype) -> torch.dtype | None:
+    if dtype is None or isinstance(dtype, torch.dtype):
+        return dtype
+    if isinstance(dtype, str) and dtype.removeprefix("torch.") in _DTYPE_NAMES:
+        return _DTYPE_NAMES[dtype.removeprefix("torch.")]
+    raise ValueError(f"dtype={dtype!r}: use a torch dtype or one of {sorted(_DTYPE_NAMES)}.")
+
+
+def _check_local_or_hub(name_or_path: str) -> None:
+    """Fail at once, with the names that would work, for what is neither a local folder nor plausibly a hub id.
+
+    Without this a typo ("bert-chatt", "runs/sort") waits on the hub client's network retries and
+    then blames the network.
+    """
+    import difflib
+
+    path = Path(name_or_path).expanduser()
+    if path.exists():
+        if path.is_dir() and not any((path / f).exists() for f in _TOKENIZER_FILES):
+            raise FileNotFoundError(
+                f"{path} holds no tokenizer files (tokenizer.json, vocab.txt or tokenizer_config.json); a model "
+                "folder needs its tokenizer next to its weights. Save it with tokenizer.save_pretrained(folder) "
+                "(dlm_kit.training.train does), or pass the folder a training run wrote."
+            )
+        return
+    kit = TINY_BACKBONES + tuple(KIT_MODELS)
+    close = difflib.get_close_matches(name_or_path.lower(), kit, n=1, cutoff=0.75)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    # a hub id is "name" or "namespace/name"; a path that names an existing folder, an absolute
+    # path, "./x", "~/x" or "a/b/c" is local, and it does not exist
+    first = Path(name_or_path).parts[0] if Path(name_or_path).parts else ""
+    looks_local = (path.is_absolute() or name_or_path.startswith((".", "~")) or name_or_path.count("/") > 1
+                   or (name_or_path.count("/") == 1 and Path(first).is_dir()))
+    offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes") and not _in_hub_cache(name_or_path)
+    if looks_local or close or offline:
+        raise FileNotFoundError(
+            f"No folder {name_or_path!r} ({path.resolve()} does not exist) and no kit model of that name.{hint} "
+            f"Kit models: {', '.join(kit)}; a folder a training run wrote (its output_dir); or a hub id such as "
+            "'answerdotai/ModernBERT-base', which needs internet" + (" (HF_HUB_OFFLINE is set)." if offline else ".")
+        )
+
+
+def _in_hub_cache(repo_id: str) -> bool:
+    """Whether a hub id's config is in the local Hugging Face cache (usable offline)."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        return isinstance(try_to_load_from_cache(repo_id, "config.json"), str)
+    except Exception:  # not a valid repo id
+        return False
 
 
 def _from_pretrained_quietly(
@@ -412,6 +510,8 @@ def _check_tied_head(model: PreTrainedModel, name: str) -> None:
 
 DELTA_CONFIG = "dlm_kit_delta.json"
 DELTA_WEIGHTS = "delta.safetensors"
+APPENDED_ROWS = ".appended_rows"
+"""Suffix of a delta tensor that holds only the rows added after the base's (a grown vocabulary)."""
 
 
 def train_top_layers(model: PreTrainedModel, n_layers: int) -> int:
@@ -476,30 +576,55 @@ def save_delta(
     base_state = base_model.state_dict()
     changed = {}
     for key, value in model.state_dict().items():
-        if key not in base_state or value.shape != base_state[key].shape or not torch.equal(value.cpu(), base_state[key]):
-            changed[key] = value.detach().to("cpu", dtype).clone().contiguous()  # clone: unties shared tensors
+        old = base_state.get(key)
+        value = value.detach().cpu()
+        if old is not None and value.shape[1:] == old.shape[1:] and value.shape[0] > old.shape[0] and torch.equal(value[: len(old)], old):
+            # a vocabulary grown by added tokens (add_chat_tag_tokens): keep only the new rows
+            changed[key + APPENDED_ROWS] = value[len(old) :].to(dtype).clone().contiguous()
+        elif old is None or value.shape != old.shape or not torch.equal(value, old):
+            changed[key] = value.to(dtype).clone().contiguous()  # clone: unties shared tensors
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     save_file(changed, folder / DELTA_WEIGHTS, metadata={"base": base})
     tokenizer.save_pretrained(folder)
     info = {"tensors": len(changed), "parameters": sum(v.numel() for v in changed.values())}
+    vocab = model.get_input_embeddings().weight.shape[0]
     (folder / DELTA_CONFIG).write_text(
-        __import__("json").dumps({"base": base, "dtype": str(dtype).removeprefix("torch."), **info}, indent=2) + "\n"
+        __import__("json").dumps({"base": base, "dtype": str(dtype).removeprefix("torch."), "vocab_size": vocab, **info}, indent=2)
+        + "\n"
     )
     if card is not None:
         (folder / "README.md").write_text(card)
     return info
 
 
-def _load_delta(folder: Path, *, dtype: torch.dtype | None, attn_implementation: str | None):
+def _load_delta(folder: Path, *, dtype: torch.dtype | None, attn_implementation: str | None, from_scratch: bool = False):
     import json
 
     from safetensors.torch import load_file
 
     spec = json.loads((folder / DELTA_CONFIG).read_text())
-    model, _ = load_backbone(spec["base"], attn_implementation=attn_implementation)
-    delta = load_file(folder / DELTA_WEIGHTS)
+    model, _ = load_backbone(spec["base"], attn_implementation=attn_implementation, from_scratch=from_scratch)
+    if from_scratch:  # the architecture and tokenizer, random weights: apply none of the saved tensors
+        tokenizer = prepare_tokenizer(AutoTokenizer.from_pretrained(folder))
+        if len(tokenizer) != model.get_input_embeddings().weight.shape[0]:
+            model.resize_token_embeddings(len(tokenizer), mean_resizing=False)
+        _sync_config(model, tokenizer)
+        return (model.to(dtype) if dtype is not None else model), tokenizer
+    try:
+        delta = load_file(folder / DELTA_WEIGHTS)
+    except Exception as err:  # a truncated or foreign file: say which
+        raise ValueError(f"{folder / DELTA_WEIGHTS}: cannot read the saved tensors ({err}); the file is damaged or "
+                         "incomplete. Re-download or re-create the model (see its README.md for the recipe).") from err
+    base_vocab = model.get_input_embeddings().weight.shape[0]
+    if spec.get("vocab_size", base_vocab) != base_vocab:  # the tokenizer gained tokens (chat tags)
+        model.resize_token_embeddings(spec["vocab_size"], mean_resizing=False)
     state = model.state_dict()
+    with torch.no_grad():
+        for key in [k for k in delta if k.endswith(APPENDED_ROWS)]:
+            rows = delta.pop(key)
+            target = state[key.removesuffix(APPENDED_ROWS)]
+            target[target.shape[0] - rows.shape[0] :].copy_(rows.to(target.dtype))
     unknown = [key for key in delta if key not in state]
     if unknown:
         raise ValueError(
@@ -514,4 +639,5 @@ def _load_delta(folder: Path, *, dtype: torch.dtype | None, attn_implementation:
         model = model.to(dtype)
     _check_tied_head(model, str(folder))
     _sync_config(model, tokenizer)
+    _attach_sampling(model, folder)
     return model, tokenizer

@@ -15,26 +15,36 @@ on the synthetic tasks per family.
 
 from __future__ import annotations
 
+import json
+import logging
+import os
+import re
 import time
+import warnings
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
 from typing import Literal
 
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from .backbones import END_OF_ANSWER
+from .backbones import END_OF_ANSWER, SAMPLING_CONFIG_FILE
 from .data import exact_match
-from .sampling import GenerationOutput, generate
+from .sampling import GenerationOutput, context_length, generate
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "SamplingConfig",
+    "SAMPLING_FILE",
     "PRESETS",
     "answer_stop_sequences",
     "find_end_of_answer",
     "build_prompt",
     "trim_answer",
+    "strip_tag_fragment",
     "answer",
     "ChatSession",
     "evaluate_tasks",
@@ -42,6 +52,16 @@ __all__ = [
     "speed_quality_sweep",
     "speed_quality_row",
 ]
+
+
+SAMPLING_FILE = SAMPLING_CONFIG_FILE
+"""A model folder's recommended sampler settings: the fields of :class:`SamplingConfig` as JSON.
+
+Like Hugging Face's ``generation_config.json`` for autoregressive models (which has no block
+size, remasking or threshold), written by :meth:`SamplingConfig.save_pretrained`; read by
+:func:`dlm_kit.backbones.load_backbone` into ``model.config.dlm_kit_sampling``. :func:`answer`,
+:class:`ChatSession`, ``dlm-kit chat``/``generate``, the studio and the lm-eval model use it
+whenever their caller passes no settings."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +90,67 @@ class SamplingConfig:
     compile: bool | str = False
     """torch.compile the encoder (fast mode): True, or a mode such as 'reduce-overhead' (CUDA graphs)."""
 
+    def __post_init__(self) -> None:
+        # checked where the settings are made, so a bad value never runs silently as a default
+        for name in ("max_new_tokens", "steps", "block_size"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+                raise ValueError(f"SamplingConfig({name}={value!r}): use a whole number of at least 1"
+                                 + ("" if name == "max_new_tokens" else f", or None for the default (max_new_tokens)") + ".")
+        if not self.temperature >= 0:
+            raise ValueError(f"SamplingConfig(temperature={self.temperature!r}): use 0 (greedy) or a positive temperature.")
+        if self.threshold is not None and not 0 < self.threshold <= 1:
+            raise ValueError(f"SamplingConfig(threshold={self.threshold!r}): use a confidence in (0, 1], e.g. 0.9, or None.")
+        for name, allowed in (("remasking", ("low_confidence", "random")), ("mode", ("exact", "fast")),
+                              ("cache", ("none", "prefix", "dual"))):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"SamplingConfig({name}={getattr(self, name)!r}): choose one of {allowed}.")
+
+    def save_pretrained(self, folder: str | os.PathLike) -> Path:
+        """Write these settings as the folder's recommended sampler settings (:data:`SAMPLING_FILE`)."""
+        path = Path(folder) / SAMPLING_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(asdict(self), indent=2) + "\n")
+        return path
+
+    @classmethod
+    def from_dict(cls, settings: Mapping, *, where: str = "settings") -> SamplingConfig:
+        """Settings from a dict (a :data:`SAMPLING_FILE`); unknown keys are refused, naming the known ones."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(settings) - known)
+        if unknown:
+            raise ValueError(f"{where}: unknown sampler settings {unknown}; known: {sorted(known)}.")
+        return cls(**settings)
+
+    @classmethod
+    def from_pretrained(cls, folder: str | os.PathLike) -> SamplingConfig:
+        """The recommended settings saved in ``folder`` (:meth:`save_pretrained`)."""
+        path = Path(folder) / SAMPLING_FILE
+        if not path.exists():
+            raise FileNotFoundError(f"{path} does not exist; the folder has no recommended sampler settings.")
+        return cls.from_dict(json.loads(path.read_text()), where=str(path))
+
+    @classmethod
+    def for_model(cls, model) -> tuple[SamplingConfig, str]:
+        """The model's recommended settings if it carries some, else the kit's defaults; and which.
+
+        A model loaded by :func:`dlm_kit.backbones.load_backbone` from a folder with a
+        :data:`SAMPLING_FILE` carries its settings in ``model.config.dlm_kit_sampling``.
+
+        >>> from dlm_kit.backbones import load_backbone
+        >>> model, _ = load_backbone("tiny-bert", seed=0)
+        >>> SamplingConfig.for_model(model)[1]
+        'the kit defaults'
+        >>> model.config.dlm_kit_sampling = {"block_size": 8}
+        >>> config, source = SamplingConfig.for_model(model)
+        >>> config.block_size, source
+        (8, "the model's recommended settings (sampling_config.json)")
+        """
+        settings = getattr(getattr(model, "config", None), "dlm_kit_sampling", None)
+        if settings:
+            return cls.from_dict(settings, where="model.config.dlm_kit_sampling"), f"the model's recommended settings ({SAMPLING_FILE})"
+        return cls(), "the kit defaults"
+
     def generate_kwargs(self) -> dict:
         kwargs = asdict(self)
         kwargs["steps"] = self.steps or self.max_new_tokens
@@ -92,8 +173,16 @@ def build_prompt(tokenizer: PreTrainedTokenizerBase, conversation: str | Sequenc
     return tokenizer(text, add_special_tokens=False)["input_ids"]
 
 
+# A chat tag a model half-wrote, as an uncased tokenizer decodes it: "[ / answer", "[ question ]",
+# or a bare "[" / "[ /" at the very end. Everything from there on is debris, not answer.
+_TAG_FRAGMENT = re.compile(r"\[\s*/|\[\s*(?:sys|question|answer)\b|\[\s*$", re.IGNORECASE)
+
+
 def trim_answer(new_tokens: Sequence[int], tokenizer: PreTrainedTokenizerBase) -> str:
     """Decode generated ids up to the end-of-answer tag or the first EOS, whichever comes first.
+
+    A tag the model only half-wrote (``[ / answer``, possible where the tags are several tokens)
+    ends the answer too, so no tag fragment is ever shown.
 
     >>> from dlm_kit.backbones import build_tiny_tokenizer
     >>> tok = build_tiny_tokenizer()
@@ -107,7 +196,21 @@ def trim_answer(new_tokens: Sequence[int], tokenizer: PreTrainedTokenizerBase) -
     tag_start = find_end_of_answer(ids, tokenizer, end=end)
     if tag_start is not None:
         end = tag_start
-    return tokenizer.decode(ids[:end], skip_special_tokens=True).strip()
+    return strip_tag_fragment(tokenizer.decode(ids[:end], skip_special_tokens=True))
+
+
+def strip_tag_fragment(text: str) -> str:
+    """Cut ``text`` where a half-written chat tag starts; strip the outer whitespace.
+
+    >>> strip_tag_fragment("milk, milk [ / answer")
+    'milk, milk'
+    >>> strip_tag_fragment("the sea is blue. [ question ] why")
+    'the sea is blue.'
+    >>> strip_tag_fragment("a list [1, 2] stays")
+    'a list [1, 2] stays'
+    """
+    fragment = _TAG_FRAGMENT.search(text)
+    return (text[: fragment.start()] if fragment else text).strip()
 
 
 def find_end_of_answer(ids: Sequence[int], tokenizer: PreTrainedTokenizerBase, *, end: int | None = None) -> int | None:
@@ -159,12 +262,21 @@ def answer(
     tokenizer: PreTrainedTokenizerBase,
     questions: Sequence[str | Sequence[dict]],
     *,
-    sampling: SamplingConfig = SamplingConfig(),
+    sampling: SamplingConfig | None = None,
     batch_size: int = 64,
 ) -> list[str]:
-    """Answer each question (a string or a message list) in batches; returns the trimmed texts."""
+    """Answer each question (a string or a message list) in batches; returns the trimmed texts.
+
+    ``sampling=None`` uses the model's recommended settings (its folder's :data:`SAMPLING_FILE`)
+    or, if it has none, the kit's defaults; which one is logged at INFO level.
+    """
     if isinstance(questions, str):
         raise TypeError("answer() takes a list of questions; wrap a single one: answer(model, tok, [question]).")
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+        raise ValueError(f"batch_size={batch_size!r}: use a whole number of questions per batch, at least 1.")
+    if sampling is None:
+        sampling, source = SamplingConfig.for_model(model)
+        logger.info("answer(): sampling with %s: %s", source, sampling)
     prompts = [build_prompt(tokenizer, q) for q in questions]
     replies: list[str] = []
     for start in range(0, len(prompts), batch_size):
@@ -188,23 +300,61 @@ class ChatSession:
     model: PreTrainedModel
     tokenizer: PreTrainedTokenizerBase
     system: str | None = None
-    sampling: SamplingConfig = SamplingConfig()
+    sampling: SamplingConfig | None = None
+    """None: the model's recommended settings, or the kit's defaults (see :attr:`sampling_source`)."""
     messages: list[dict] = field(default_factory=list)
     last_output: GenerationOutput | None = None
     """The sampler's output for the last answer (with history), for the widget or the CLI."""
+    sampling_source: str = "the caller's settings"
+    """Where :attr:`sampling` came from."""
 
-    def send(self, text: str) -> str:
+    def __post_init__(self) -> None:
+        if self.sampling is None:
+            self.sampling, self.sampling_source = SamplingConfig.for_model(self.model)
+
+    def send(self, text: str, *, on_step=None) -> str:
+        """Answer ``text`` in the conversation so far; returns the reply.
+
+        A turn the sampler refuses (e.g. a question holding a ``[MASK]`` token) raises with the
+        reason and leaves the conversation as it was, so the session goes on. When the
+        conversation would no longer fit the model's context with a full answer canvas, the
+        oldest turns are dropped (``dropped_turns`` counts them; a warning says so).
+        """
         self.messages.append({"role": "user", "content": text})
-        conversation = ([{"role": "system", "content": self.system}] if self.system else []) + self.messages
-        prompt = build_prompt(self.tokenizer, conversation)
-        self.last_output = _generate(self.model, self.tokenizer, [prompt], self.sampling, return_history=True)
+        try:
+            prompt = self._fitted_prompt()
+            self.last_output = _generate(self.model, self.tokenizer, [prompt], self.sampling, return_history=True, on_step=on_step)
+        except Exception:
+            self.messages.pop()  # the rejected question must not poison every later turn
+            raise
         reply = trim_answer(self.last_output.new_tokens[0].tolist(), self.tokenizer)
         self.messages.append({"role": "assistant", "content": reply})
         return reply
 
+    dropped_turns: int = 0
+    """How many of the oldest messages were dropped to keep the conversation inside the context."""
+
+    def _fitted_prompt(self) -> list[int]:
+        limit = context_length(self.model)
+        system = [{"role": "system", "content": self.system}] if self.system else []
+        while True:
+            prompt = build_prompt(self.tokenizer, system + self.messages)
+            if limit is None or len(prompt) + self.sampling.max_new_tokens <= limit or len(self.messages) <= 1:
+                return prompt  # a single question that is too long is refused by the sampler, naming the limit
+            # drop the oldest question and its answer together, so turns stay paired
+            drop = 2 if len(self.messages) > 2 else 1
+            del self.messages[:drop]
+            self.dropped_turns += drop
+            warnings.warn(
+                f"ChatSession: dropped the oldest {drop} message(s) so the conversation ({len(prompt)} tokens + "
+                f"{self.sampling.max_new_tokens} for the answer) fits the model's context of {limit} tokens.",
+                stacklevel=3,
+            )
+
     def reset(self) -> None:
         self.messages.clear()
         self.last_output = None
+        self.dropped_turns = 0
 
 
 def evaluate_tasks(

@@ -13,6 +13,7 @@ too, as with Hugging Face example scripts.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from dataclasses import dataclass
 
@@ -123,11 +124,21 @@ def _load_for_sampling(argv: list[str], prog: str):
     from .chat import SamplingConfig
 
     parser = HfArgumentParser((ModelArguments, SamplingConfig), prog=prog)
-    args, sampling = parser.parse_args_into_dataclasses(args=argv)
+    try:
+        args, parsed = parser.parse_args_into_dataclasses(args=argv)
+    except ValueError as err:  # SamplingConfig refuses a bad value with a message naming the fix
+        parser.error(str(err))
     if not args.model:
         parser.error("--model is required: a folder written by `dlm-kit train` or a hub id.")
     torch.manual_seed(args.seed)
     model, tokenizer = load_backbone(args.model)
+    # the model's recommended settings, with only the flags given on the command line on top
+    sampling, source = SamplingConfig.for_model(model)
+    given = [f.name for f in dataclasses.fields(SamplingConfig)
+             if any(a == f"--{f.name}" or a.startswith(f"--{f.name}=") for a in argv)]
+    sampling = dataclasses.replace(sampling, **{name: getattr(parsed, name) for name in given})
+    flags = f", with {' '.join('--' + n for n in given)} from the command line" if given else ""
+    print(f"sampling: {source}{flags}", file=sys.stderr)
     return args, sampling, model.eval(), tokenizer
 
 
@@ -178,8 +189,12 @@ def _generate(argv: list[str]) -> None:
 
 
 def _chat(argv: list[str]) -> None:
+    import warnings
+
+    from .chat import ChatSession
+
     args, sampling, model, tokenizer = _load_for_sampling(argv, "dlm-kit chat")
-    messages: list[dict] = [{"role": "system", "content": args.system}] if args.system else []
+    session = ChatSession(model, tokenizer, system=args.system or None, sampling=sampling)
     print("dlm-kit chat: type a message; /reset clears the conversation, /exit or Ctrl-D quits.")
     while True:
         try:
@@ -190,14 +205,29 @@ def _chat(argv: list[str]) -> None:
         if text in ("/exit", "/quit"):
             return
         if text == "/reset":
-            del messages[1 if args.system else 0 :]
+            session.reset()
             continue
         if not text:
             continue
-        messages.append({"role": "user", "content": text})
-        reply, _ = _answer_once(model, tokenizer, messages, sampling, args.live)
-        messages.append({"role": "assistant", "content": reply})
+        live = _LiveView(tokenizer, len(_prompt_for(session, text))) if args.live else None
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                reply = session.send(text, on_step=live)
+        except ValueError as err:  # a turn the sampler refuses: say why, keep the conversation
+            print(f"dlm-kit chat: that message was not answered: {err}", file=sys.stderr)
+            continue
+        for warning in caught:
+            print(f"dlm-kit chat: {warning.message}", file=sys.stderr)
         print(f"bot> {reply}")
+
+
+def _prompt_for(session, text: str) -> list[int]:
+    """The prompt ids the session would send for ``text`` (for the live view's start)."""
+    from .chat import build_prompt
+
+    system = [{"role": "system", "content": session.system}] if session.system else []
+    return build_prompt(session.tokenizer, system + session.messages + [{"role": "user", "content": text}])
 
 
 @dataclass
@@ -232,6 +262,14 @@ def _eval(argv: list[str]) -> None:
     (args,) = parser.parse_args_into_dataclasses(args=argv)
     if not args.model:
         parser.error("--model is required: a folder written by `dlm-kit train`, a hub id or tiny-chat.")
+    if args.output:  # checked before the evaluation, not after it
+        from pathlib import Path
+
+        folder = Path(args.output).expanduser().resolve().parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            parser.error(f"--output {args.output}: cannot create its folder {folder} ({err}); choose a writable path.")
     import lm_eval
     from lm_eval.utils import make_table
 

@@ -166,6 +166,8 @@ def load_chat_dataset(
     >>> load_chat_dataset("synthetic", split="test", limit=2).num_rows
     2
     """
+    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
+        raise ValueError(f"limit={limit!r}: use a whole number of rows, at least 1, or None for all of them.")
     if source == "synthetic":
         ds = make_synthetic_tasks(seed=seed)[split]
         return ds.select(range(min(limit, len(ds)))) if limit else ds
@@ -288,6 +290,16 @@ class SFTCollator:
 
     ``pad_to_length`` pads every batch to a fixed length (e.g. the generation canvas size)
     instead of the longest example, so the amount of trained EOS does not depend on the batch.
+    ``answer_length`` instead pads each answer to that many tokens after its prompt (rows need
+    ``prompt_length``, as :func:`tokenize_chat` gives), the canvas a user's ``max_new_tokens``
+    gives at inference: the model is trained on exactly the padding it will have to write (the
+    batch's extra positions beyond a row's canvas are neither attended to nor scored).
+
+    >>> batch = SFTCollator(build_tiny_tokenizer(), answer_length=3)([
+    ...     {"input_ids": [7, 8, 9], "labels": [-100, 8, 9], "prompt_length": 1},
+    ...     {"input_ids": [7, 7, 8], "labels": [-100, -100, 8], "prompt_length": 2}])
+    >>> batch["attention_mask"].tolist()
+    [[1, 1, 1, 1, 0], [1, 1, 1, 1, 1]]
 
     >>> from dlm_kit.backbones import build_tiny_tokenizer
     >>> collate = SFTCollator(build_tiny_tokenizer())
@@ -300,10 +312,13 @@ class SFTCollator:
     tokenizer: PreTrainedTokenizerBase
     pad_policy: Literal["pad_as_eos", "single_eos"] = "pad_as_eos"
     pad_to_length: int | None = None
+    answer_length: int | None = None
 
     def __post_init__(self) -> None:
         if self.pad_policy not in ("pad_as_eos", "single_eos"):
             raise ValueError(f"pad_policy={self.pad_policy!r}; choose 'pad_as_eos' or 'single_eos'.")
+        if self.answer_length is not None and (self.pad_to_length is not None or self.answer_length < 1):
+            raise ValueError(f"answer_length={self.answer_length}: a positive canvas, and not together with pad_to_length.")
         if self.tokenizer.eos_token_id is None or self.tokenizer.pad_token_id is None:
             raise ValueError("SFTCollator needs a tokenizer with EOS and pad tokens; run prepare_tokenizer first.")
 
@@ -312,6 +327,10 @@ class SFTCollator:
         extra = 1 if self.pad_policy == "single_eos" else 0
         longest = max(len(ex["input_ids"]) for ex in examples) + extra
         length = self.pad_to_length or longest
+        if self.answer_length is not None:
+            if any("prompt_length" not in ex for ex in examples):
+                raise ValueError("SFTCollator(answer_length=...) needs each row's prompt_length (dlm_kit.data.tokenize_chat gives it).")
+            length = max(longest, max(ex["prompt_length"] + self.answer_length for ex in examples))
         if length < longest:
             raise ValueError(
                 f"An example has {longest - extra} tokens (+{extra} EOS) but pad_to_length={self.pad_to_length}; "
@@ -325,9 +344,11 @@ class SFTCollator:
             input_ids[row, :n] = torch.as_tensor(ex["input_ids"])
             labels[row, :n] = torch.as_tensor(ex["labels"])
             if self.pad_policy == "pad_as_eos":
-                input_ids[row, n:] = eos
-                labels[row, n:] = eos
-                attention_mask[row] = 1
+                # each row's canvas: to the batch's end, or exactly its own answer_length after its prompt
+                end = length if self.answer_length is None else max(n, ex["prompt_length"] + self.answer_length)
+                input_ids[row, n:end] = eos
+                labels[row, n:end] = eos
+                attention_mask[row, :end] = 1
             else:
                 input_ids[row, n] = eos
                 labels[row, n] = eos
@@ -487,6 +508,9 @@ def make_synthetic_tasks(
     >>> ds["test"][0]["family"], ds["test"][0]["difficulty"]
     ('sort', 'medium')
     """
+    for name, value in (("n_train", n_train), ("n_test", n_test)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ValueError(f"{name}={value!r}: use a whole number of questions per family, 0 or more.")
     families = list(families or SYNTHETIC_FAMILIES)
     unknown = [f for f in families if f not in SYNTHETIC_FAMILIES]
     if unknown:

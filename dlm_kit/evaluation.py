@@ -60,7 +60,7 @@ except ImportError as error:  # an extra, not a core dependency
     ) from error
 
 from .backbones import load_backbone
-from .chat import answer_stop_sequences, trim_answer
+from .chat import SamplingConfig, answer_stop_sequences, trim_answer
 from .likelihood import _fit, encode_pair, exact_loglikelihood, is_greedy, mc_loglikelihood, rolling_windows
 from .sampling import check_mode, context_length, generate
 
@@ -222,7 +222,9 @@ class DiffusionLM(LM):
     ``max_length`` (default: the model's positions); sampler settings for ``generate_until``:
     ``max_new_tokens`` (lm-eval's ``max_gen_toks`` wins when a task sets it, rounded up to whole
     blocks), ``block_size`` (default: the whole answer), ``steps`` (default: one token per step),
-    ``threshold``, ``temperature``, ``remasking``, ``cfg_scale``; ``seed``; for scoring:
+    ``threshold``, ``temperature``, ``remasking``, ``cfg_scale`` (those not given come from the
+    model's recommended settings, its folder's ``sampling_config.json``, else the kit's
+    defaults); ``seed``; for scoring:
     ``rolling_context`` tokens of context per later window of ``loglikelihood_rolling`` (default
     ``max_length // 2``), ``fast_likelihood`` (default true: the MLM head only on scored
     positions; false takes the full forward's logits, same numbers up to rounding); ``mode`` of
@@ -247,9 +249,9 @@ class DiffusionLM(LM):
         block_size: int | None = None,
         steps: int | None = None,
         threshold: float | None = None,
-        temperature: float = 0.0,
-        remasking: str = "low_confidence",
-        cfg_scale: float = 0.0,
+        temperature: float | None = None,
+        remasking: str | None = None,
+        cfg_scale: float | None = None,
         seed: int = 0,
         rolling_context: int | None = None,
         fast_likelihood: bool | str = True,
@@ -286,15 +288,19 @@ class DiffusionLM(LM):
         self.batch_size = 32 if str(batch_size).startswith("auto") else int(batch_size)
         positions = context_length(model)  # RoBERTa takes fewer tokens than max_position_embeddings
         self.max_length = int(max_length) if max_length else positions
+        # settings not given here come from the model's recommended ones (sampling_config.json), if any
+        recommended, self.sampling_source = SamplingConfig.for_model(model)
+        given = lambda value: value not in (None, "", "None")  # noqa: E731
         self.sampling = dict(
-            block_size=int(block_size) if block_size else None,
-            steps=int(steps) if steps else None,
-            threshold=float(threshold) if threshold not in (None, "", "None") else None,
-            temperature=float(temperature),
-            remasking=remasking,
-            cfg_scale=float(cfg_scale),
+            block_size=int(block_size) if given(block_size) else recommended.block_size,
+            steps=int(steps) if given(steps) else recommended.steps,
+            threshold=float(threshold) if given(threshold) else recommended.threshold,
+            temperature=float(temperature) if given(temperature) else recommended.temperature,
+            remasking=remasking if given(remasking) else recommended.remasking,
+            cfg_scale=float(cfg_scale) if given(cfg_scale) else recommended.cfg_scale,
             mode=check_mode(mode),
         )
+        logger.info("DiffusionLM: generation settings not given in model_args come from %s", self.sampling_source)
         self.max_new_tokens = int(max_new_tokens)
         self.seed = int(seed)
         window = self.max_length or 512

@@ -22,7 +22,8 @@ import torch
 
 from .quiet import quiet
 
-__all__ = ["load_smollm2", "generative_perplexity", "answer_logprob", "shuffle_words", "repetition_stats"]
+__all__ = ["load_smollm2", "generative_perplexity", "answer_logprob", "shuffle_words", "repetition_stats", "teacher_answer_batch",
+           "short_answer", "TEACHER_SYSTEM"]
 
 _GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -114,6 +115,51 @@ def answer_logprob(questions: Sequence[str], answers: Sequence[str], *, judge, l
         nll = torch.nn.functional.cross_entropy(logits, torch.tensor(target))
         scores.append(-nll.item())
     return scores
+
+
+TEACHER_SYSTEM = "You are a helpful assistant. Answer briefly, in one to three short sentences."
+"""The system prompt the teacher answers under (``scripts/make_teacher_data.py`` and the evals)."""
+
+
+def short_answer(text: str, truncated: bool, *, max_sentences: int = 3) -> str:
+    """At most ``max_sentences`` sentences; a truncated answer is cut back to its last full sentence.
+
+    >>> short_answer("One. Two! Three? Four.", truncated=False)
+    'One. Two! Three?'
+    >>> short_answer("A cat is a pet. It likes to", truncated=True)
+    'A cat is a pet.'
+    """
+    import re
+
+    sentences = re.split(r"(?<=[.!?])\s+", " ".join(text.split()))
+    if truncated and sentences and not re.search(r"[.!?]$", sentences[-1]):
+        sentences = sentences[:-1]
+    return " ".join(sentences[:max_sentences]).strip()
+
+
+@torch.no_grad()
+def teacher_answer_batch(judge, questions: Sequence[str], *, max_new_tokens: int = 48) -> list[tuple[str, bool]]:
+    """The teacher's short answers to ``questions`` in one batch: ``(answer, truncated)`` pairs.
+
+    Greedy with a KV cache (batched, left-padded), no repeated 4-grams (the 135M model loops on a
+    phrase under plain greedy decoding), repetition penalty 1.1, then :func:`short_answer`.
+    """
+    model, tokenizer = judge
+    side, tokenizer.padding_side = tokenizer.padding_side, "left"  # generation continues at the right end
+    texts = [
+        tokenizer.apply_chat_template([{"role": "system", "content": TEACHER_SYSTEM}, {"role": "user", "content": q}],
+                                      tokenize=False, add_generation_prompt=True)
+        for q in questions
+    ]
+    batch = tokenizer(texts, return_tensors="pt", padding=True).to(model.device)
+    tokenizer.padding_side = side
+    out = model.generate(**batch, max_new_tokens=max_new_tokens, do_sample=False, no_repeat_ngram_size=4,
+                         repetition_penalty=1.1, pad_token_id=tokenizer.pad_token_id)
+    results = []
+    for row in out[:, batch["input_ids"].shape[1] :]:
+        truncated = not bool((row == tokenizer.eos_token_id).any())
+        results.append((short_answer(tokenizer.decode(row, skip_special_tokens=True), truncated), truncated))
+    return results
 
 
 def shuffle_words(text: str, *, seed: int = 0) -> str:

@@ -40,7 +40,7 @@ from transformers import (
     TrainingArguments,
 )
 
-from .data import SFTCollator
+from .data import IGNORE_INDEX, SFTCollator
 from .heads import masked_lm_logits
 from .positions import position_ids, position_offset
 from .quiet import quiet
@@ -338,6 +338,7 @@ def train(
         )
     # measured before training so that an unusual dataset fails now, not after a long run
     mean_length = _mean_example_length(train_dataset)
+    _check_lengths(model, train_dataset)
     if config.gradient_checkpointing:
         model.gradient_checkpointing_enable()
     if config.compile:
@@ -410,6 +411,23 @@ def _write_run_record(config: TrainConfig, trainer: Trainer, history: _LossHisto
         json.dump(record, f, indent=2)
 
 
+def _check_lengths(model: PreTrainedModel, dataset) -> None:
+    """Refuse, before step 1, a row longer than the model's positions (it would crash the run at its batch)."""
+    from .sampling import context_length
+
+    limit = context_length(model)
+    if limit is None or not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
+        return
+    lengths = dataset["input_ids"] if hasattr(dataset, "column_names") else [ex["input_ids"] for ex in dataset]
+    for index, ids in enumerate(lengths):
+        if len(ids) > limit:
+            raise ValueError(
+                f"train_dataset row {index} has {len(ids)} tokens, more than the {limit} positions of "
+                f"{type(model).__name__}; it would crash training at its batch. Drop long rows first: "
+                f"dlm_kit.data.tokenize_chat_dataset(..., max_length={limit}) (dlm-kit train: --max_length {limit})."
+            )
+
+
 def _mean_example_length(dataset, sample_size: int = 256) -> float:
     """Mean ``input_ids`` length of the first ``sample_size`` examples.
 
@@ -420,11 +438,19 @@ def _mean_example_length(dataset, sample_size: int = 256) -> float:
         sample = [dataset[i] for i in range(min(len(dataset), sample_size))]
     else:
         sample = list(itertools.islice(iter(dataset), sample_size))
-    if not sample or not all(isinstance(ex, Mapping) and "input_ids" in ex for ex in sample):
+    if not sample or not all(isinstance(ex, Mapping) and "input_ids" in ex and "labels" in ex for ex in sample):
+        missing = "no examples" if not sample else (
+            f"a {type(sample[0]).__name__}" if not isinstance(sample[0], Mapping)
+            else f"fields {sorted(sample[0])}")
         raise ValueError(
-            "train_dataset: expected examples with an 'input_ids' field (e.g. from "
-            "dlm_kit.data.tokenize_chat_dataset or group_texts), got "
-            f"{type(sample[0]).__name__ if sample else 'no examples'}."
+            "train_dataset: expected examples with 'input_ids' and 'labels' fields (e.g. from "
+            f"dlm_kit.data.tokenize_chat_dataset or group_texts), got {missing}."
+        )
+    if not any(label != IGNORE_INDEX for ex in sample for label in ex["labels"]):
+        raise ValueError(
+            f"train_dataset: none of the first {len(sample)} examples has a token to learn (every label is "
+            f"{IGNORE_INDEX}, e.g. answers that are empty or cut off by max_length); the model would train on "
+            "nothing. Check that each row ends with the assistant's answer (dlm_kit.data.tokenize_chat)."
         )
     return sum(len(ex["input_ids"]) for ex in sample) / len(sample)
 

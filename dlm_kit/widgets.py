@@ -202,23 +202,35 @@ class DenoisingPlayer:
 class DenoisingStudio:
     """Type a prompt, set the sampler, press Generate, and watch the canvas fill in live.
 
-    After each generation a :class:`DenoisingPlayer` of it replaces the live view.
+    After each generation a :class:`DenoisingPlayer` of it replaces the live view. The controls
+    start at the model's recommended sampler settings (its folder's ``sampling_config.json``), or
+    at ``max_new_tokens`` tokens in one block, one per step, for a model without them.
     """
 
-    def __init__(self, model, tokenizer, *, prompt: str = "Reverse the letters: d a r k", max_new_tokens: int = 16) -> None:
+    def __init__(self, model, tokenizer, *, prompt: str = "Reverse the letters: d a r k", max_new_tokens: int | None = None) -> None:
         import ipywidgets as widgets
 
+        from .chat import SamplingConfig
+
         self.model, self.tokenizer = model.eval(), tokenizer
+        start, source = SamplingConfig.for_model(model)
+        if max_new_tokens is not None:  # the caller's canvas; the rest as the model recommends
+            source = f"{source}, {max_new_tokens} new tokens"
+        else:
+            max_new_tokens = start.max_new_tokens if source != "the kit defaults" else 16
+        steps = min(start.steps or max_new_tokens, max_new_tokens)
+        block = min(start.block_size or max_new_tokens, max_new_tokens)
+        self.sampling_source = source
         self.prompt = widgets.Text(value=prompt, description="prompt", layout=widgets.Layout(width="60%"))
         self.max_new_tokens = widgets.IntSlider(value=max_new_tokens, min=4, max=64, step=4, description="new tokens")
-        self.steps = widgets.IntSlider(value=max_new_tokens, min=1, max=64, description="steps")
-        self.block_size = widgets.IntSlider(value=max_new_tokens, min=1, max=64, description="block size")
-        self.remasking = widgets.Dropdown(options=["low_confidence", "random"], description="remasking")
-        self.threshold = widgets.FloatSlider(value=1.0, min=0.05, max=1.0, step=0.05, description="threshold")
-        self.use_threshold = widgets.Checkbox(value=False, description="threshold decoding")
-        self.temperature = widgets.FloatSlider(value=0.0, min=0.0, max=2.0, step=0.1, description="temperature")
+        self.steps = widgets.IntSlider(value=steps, min=1, max=64, description="steps")
+        self.block_size = widgets.IntSlider(value=block, min=1, max=64, description="block size")
+        self.remasking = widgets.Dropdown(options=["low_confidence", "random"], value=start.remasking, description="remasking")
+        self.threshold = widgets.FloatSlider(value=start.threshold or 1.0, min=0.05, max=1.0, step=0.05, description="threshold")
+        self.use_threshold = widgets.Checkbox(value=start.threshold is not None, description="threshold decoding")
+        self.temperature = widgets.FloatSlider(value=start.temperature, min=0.0, max=2.0, step=0.1, description="temperature")
         self.button = widgets.Button(description="Generate", button_style="primary")
-        self.status = widgets.HTML()
+        self.status = widgets.HTML(value=html.escape(f"settings: {source}"))
         self.view = widgets.HTML()
         self.output = widgets.VBox([self.view])
         self.player: DenoisingPlayer | None = None

@@ -14,6 +14,20 @@ and masks); ``scripts/eval_bert_chat.py`` expects them copied to ``runs/bert-cha
 and ``runs/bert-chat/bert-chat-pretrained-step400`` (pass ``--save_steps 400`` to the SFT run of
 bert-chat as well, or the checkpoint is rotated away).
 
+The new recipe (issue "bert-chat that really chats"): every layer, the teacher data
+(:func:`dlm_kit.teacher_data.load_teacher_chat`), the chat tags as single tokens
+(:func:`dlm_kit.backbones.add_chat_tag_tokens`), answers padded with trained EOS to a 64-token
+canvas (the canvas a user gets), and a time budget per sitting:
+
+    OMP_NUM_THREADS=2 python scripts/train_bert_chat.py --stage sft --objective mdlm --data teacher \
+        --top_layers 6 --answer_length 64 --batch_size 32 --learning_rate 3e-4 --max_steps 4000 --max_minutes 40
+
+``--max_minutes`` stops the run at a checkpoint when the sitting's time is up; ``--export``
+then writes that checkpoint as ``checkpoints/<name>/`` (the weights that changed, float16, the
+Trainer's step, schedule and random state; the optimizer's moments are not kept, they restart
+at the next sitting), small enough to commit. Rerunning the same command in a fresh clone
+resumes from there: nothing of a multi-sitting run is lost with the machine.
+
 Stages and why:
 
 - ``head``: all-MiniLM-L6-v2 is a sentence-embedding model distilled from a larger BERT; it has
@@ -38,9 +52,12 @@ import json
 import time
 from pathlib import Path
 
+import shutil
+
+import torch
 from transformers import TrainerCallback
 
-from dlm_kit.backbones import load_backbone, save_delta, train_top_layers
+from dlm_kit.backbones import add_chat_tag_tokens, load_backbone, save_delta, train_top_layers
 from dlm_kit.data import SFTCollator, group_texts, load_text_corpus, tokenize_chat_dataset
 from dlm_kit.masking import loss_at_mask_ratios
 from dlm_kit.training import TrainConfig, seed_everything, train
@@ -49,19 +66,96 @@ RATIOS = (0.15, 0.5, 0.8, 1.0)
 
 
 class LossByRatio(TrainerCallback):
-    """Held-out loss at a few mask ratios every ``every`` steps (printed and kept)."""
+    """Held-out loss at a few mask ratios every ``every`` steps (printed and kept).
 
-    def __init__(self, held_out, mask_token_id: int, every: int, collate_fn=None) -> None:
+    With ``log_file`` the rows are appended there too, so a run over several sittings keeps one
+    curve (the rows of earlier sittings are read back first).
+    """
+
+    def __init__(self, held_out, mask_token_id: int, every: int, collate_fn=None, log_file: Path | None = None) -> None:
         self.held_out, self.mask_token_id, self.every, self.collate_fn = held_out, mask_token_id, every, collate_fn
+        self.log_file = log_file
         self.history: list[dict] = []
+        if log_file is not None and log_file.exists():
+            self.history = [json.loads(line) for line in log_file.read_text().splitlines() if line.strip()]
 
     def on_step_end(self, args, state, control, model=None, **kwargs):
         if state.global_step % self.every == 0 or state.global_step == state.max_steps:
+            if any(row["step"] == state.global_step for row in self.history):
+                return
             losses = loss_at_mask_ratios(
                 model, self.held_out, ratios=RATIOS, mask_token_id=self.mask_token_id, collate_fn=self.collate_fn, batch_size=16
             )
             self.history.append({"step": state.global_step, **{str(r): round(v, 3) for r, v in losses.items()}})
             print(json.dumps(self.history[-1]), flush=True)
+            if self.log_file is not None:
+                with self.log_file.open("a") as f:
+                    f.write(json.dumps(self.history[-1]) + "\n")
+
+
+class StopAfter(TrainerCallback):
+    """End the run with a checkpoint once ``minutes`` of this sitting have passed."""
+
+    def __init__(self, minutes: float) -> None:
+        self.deadline = time.perf_counter() + 60 * minutes
+        self.stopped = False
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if time.perf_counter() > self.deadline and state.global_step < state.max_steps:
+            control.should_save = True
+            control.should_training_stop = True
+            self.stopped = True
+
+
+def newest_checkpoint(run_dir: Path) -> Path | None:
+    found = sorted(run_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
+    return found[-1] if found else None
+
+
+TRAINER_FILES = ("trainer_state.json", "scheduler.pt", "rng_state.pth", "training_args.bin")
+
+
+def export_checkpoint(run_dir: Path, dest: Path, tokenizer) -> Path:
+    """Write the newest checkpoint of ``run_dir`` as a committable folder: changed weights (float16) and Trainer state.
+
+    The optimizer file keeps its parameter groups and drops its moments (2 floats per weight),
+    so the folder is ~4x smaller than the checkpoint; the next sitting restarts Adam's averages.
+    """
+    checkpoint = newest_checkpoint(run_dir)
+    if checkpoint is None:
+        raise SystemExit(f"--export: no checkpoint in {run_dir}; train first.")
+    model, _ = load_backbone(str(checkpoint))
+    if dest.exists():
+        shutil.rmtree(dest)
+    save_delta(model, tokenizer, dest, base="minilm")
+    for name in TRAINER_FILES:
+        if (checkpoint / name).exists():
+            shutil.copy(checkpoint / name, dest / name)
+    optimizer = torch.load(checkpoint / "optimizer.pt", weights_only=False)
+    optimizer["state"] = {}
+    torch.save(optimizer, dest / "optimizer.pt")
+    for name in ("loss_by_ratio.jsonl",):
+        if (run_dir / name).exists():
+            shutil.copy(run_dir / name, dest / name)
+    (dest / "step.txt").write_text(checkpoint.name.split("-")[1] + "\n")
+    return dest
+
+
+def restore_checkpoint(src: Path, run_dir: Path) -> Path:
+    """Rebuild a Trainer checkpoint in ``run_dir`` from an exported folder (:func:`export_checkpoint`)."""
+    step = int((src / "step.txt").read_text())
+    checkpoint = run_dir / f"checkpoint-{step}"
+    checkpoint.mkdir(parents=True, exist_ok=True)
+    model, tokenizer = load_backbone(str(src))
+    model.save_pretrained(checkpoint)
+    tokenizer.save_pretrained(checkpoint)
+    for name in (*TRAINER_FILES, "optimizer.pt"):
+        if (src / name).exists():
+            shutil.copy(src / name, checkpoint / name)
+    if (src / "loss_by_ratio.jsonl").exists() and not (run_dir / "loss_by_ratio.jsonl").exists():
+        shutil.copy(src / "loss_by_ratio.jsonl", run_dir / "loss_by_ratio.jsonl")
+    print(f"restored {checkpoint} from {src} (step {step}; Adam's moments restart)", flush=True)
+    return checkpoint
 
 
 def main() -> None:
@@ -80,6 +174,15 @@ def main() -> None:
     parser.add_argument("--eval_every", type=int, default=200)
     parser.add_argument("--save_steps", type=int, default=200)
     parser.add_argument("--limit", type=int, default=None, help="use only this many training rows (toy runs, tests)")
+    parser.add_argument("--data", choices=["english", "teacher"], default="english",
+                        help="sft: the 2,059 open answers + Wikipedia families (english) or the ~20K teacher answers (teacher)")
+    parser.add_argument("--answer_length", type=int, default=None, help="sft: pad each answer with trained EOS to this canvas")
+    parser.add_argument("--chat_tags", action="store_true", help="make the chat tags single tokens (on with --data teacher)")
+    parser.add_argument("--warmup_ratio", type=float, default=0.05)
+    parser.add_argument("--max_minutes", type=float, default=None, help="stop at a checkpoint after this many minutes")
+    parser.add_argument("--checkpoints_dir", default="checkpoints", help="--export writes / a rerun restores <dir>/<name>")
+    parser.add_argument("--export", action="store_true", help="only export the newest checkpoint to --checkpoints_dir")
+    parser.add_argument("--no_final_save", action="store_true", help="do not write the model folder (sweeps)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
@@ -96,17 +199,30 @@ def main() -> None:
 
     seed_everything(args.seed)
     model, tokenizer = load_backbone(init)
+    if args.chat_tags or args.data == "teacher":
+        add_chat_tag_tokens(model, tokenizer)
     n_trainable = train_top_layers(model, args.top_layers)
+    exported = Path(args.checkpoints_dir) / (name or args.stage)
+    if args.export:
+        print(f"exported to {export_checkpoint(run_dir, exported, tokenizer)}")
+        return
+    if newest_checkpoint(run_dir) is None and (exported / "step.txt").exists():
+        restore_checkpoint(exported, run_dir)
     collate_fn = None
     if args.stage == "sft":
-        from dlm_kit.data import load_english_chat
+        if args.data == "teacher":
+            from dlm_kit.teacher_data import load_teacher_chat
 
-        data = load_english_chat()
+            data = load_teacher_chat()
+        else:
+            from dlm_kit.data import load_english_chat
+
+            data = load_english_chat()
         train_rows = data["train"] if args.limit is None else data["train"].select(range(args.limit))
-        train_set = tokenize_chat_dataset(train_rows, tokenizer)
+        train_set = tokenize_chat_dataset(train_rows, tokenizer, max_length=256)
         test = data["test"]
         held_out = tokenize_chat_dataset(test.select(range(0, len(test), max(1, len(test) // 64))), tokenizer)  # every family
-        collate_fn = SFTCollator(tokenizer)
+        collate_fn = SFTCollator(tokenizer, answer_length=args.answer_length)
     else:
         corpus = load_text_corpus("gensim-wikipedia")
         if args.limit is not None:
@@ -114,13 +230,17 @@ def main() -> None:
         train_set = group_texts(corpus, tokenizer, seq_length=args.seq_length)
         held_out = group_texts(load_text_corpus("gensim-wikipedia", split="validation"), tokenizer, seq_length=args.seq_length)
         held_out = held_out.select(range(min(64, len(held_out))))
-    by_ratio = LossByRatio(held_out, tokenizer.mask_token_id, args.eval_every, collate_fn)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    # held-out loss on the answer tokens and one EOS (not the padding), so runs with other padding compare
+    score_collate = SFTCollator(tokenizer, pad_policy="single_eos") if args.stage == "sft" else None
+    by_ratio = LossByRatio(held_out, tokenizer.mask_token_id, args.eval_every, score_collate, log_file=run_dir / "loss_by_ratio.jsonl")
     config = TrainConfig(
         output_dir=str(run_dir),
         objective=objective,
         max_steps=max_steps,
         batch_size=args.batch_size,
         learning_rate=learning_rate,
+        warmup_ratio=args.warmup_ratio,
         logging_steps=25,
         save_steps=args.save_steps,
         save_total_limit=1,
@@ -128,17 +248,27 @@ def main() -> None:
         progress_bar=False,
     )
     resume = any(run_dir.glob("checkpoint-*"))
+    stopper = StopAfter(args.max_minutes or float("inf"))
+    callbacks = [by_ratio, stopper]
     start = time.perf_counter()
-    result = train(model, tokenizer, train_set, config=config, callbacks=[by_ratio], resume_from_checkpoint=resume or None)
+    result = train(model, tokenizer, train_set, config=config, callbacks=callbacks, resume_from_checkpoint=resume or None,
+                   data_collator=collate_fn)
     minutes = (time.perf_counter() - start) / 60
     record = {
         "stage": args.stage, "objective": objective, "init": init, "max_steps": max_steps, "batch_size": args.batch_size,
         "learning_rate": learning_rate, "top_layers": args.top_layers, "trainable_parameters": n_trainable,
         "train_rows": len(train_set), "minutes_this_run": round(minutes, 1), "resumed": resume,
         "final_train_loss": result.losses[-1] if result.losses else None, "loss_by_mask_ratio": by_ratio.history,
+        "data": args.data, "answer_length": args.answer_length, "tokens_per_second": round(result.tokens_per_second, 1),
+        "steps_this_run": len(result.steps) and result.steps[-1], "train_losses": list(zip(result.steps, result.losses)),
     }
+    with (run_dir / "sittings.jsonl").open("a") as f:  # one row per sitting of a multi-sitting run
+        f.write(json.dumps({k: v for k, v in record.items() if k not in ("loss_by_mask_ratio",)}) + "\n")
     (run_dir / "bert_chat_stage.json").write_text(json.dumps(record, indent=1) + "\n")
-    if name is not None:
+    record["stopped_for_time"] = stopper.stopped
+    if stopper.stopped:
+        print(f"stopped after {args.max_minutes} min at a checkpoint; --export it to commit, rerun to continue", flush=True)
+    if name is not None and not args.no_final_save and not stopper.stopped:
         info = save_delta(result.model, tokenizer, Path(args.models_dir) / name, base="minilm")
         record["saved"] = info
         (Path(args.models_dir) / name / "training.json").write_text(json.dumps(record, indent=1) + "\n")

@@ -91,9 +91,36 @@ def test_tiny_backbones_run_a_forward_pass_with_the_tiny_vocabulary(name, tiny_t
     assert model.num_parameters() < 3_000_000
 
 
-def test_unknown_kit_name_gives_a_clear_error():
-    with pytest.raises(ValueError, match="Unknown backbone 'tiny-gpt'"):
-        load_backbone("tiny-gpt")
+@pytest.mark.parametrize("name, suggestion", [("tiny-bertt", "tiny-bert"), ("bert-chatt", "bert-chat"), ("TINY-CHAT", "tiny-chat")])
+def test_unknown_kit_name_fails_at_once_naming_the_kit_models(name, suggestion):
+    import time
+
+    start = time.perf_counter()
+    with pytest.raises(FileNotFoundError, match=rf"no kit model of that name\. Did you mean '{suggestion}'\?.*Kit models: "):
+        load_backbone(name)
+    assert time.perf_counter() - start < 10  # no network retries
+
+
+def test_a_relative_run_folder_that_does_not_exist_is_local(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs").mkdir()
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)  # even online, "runs/sort" is not a hub id here
+    with pytest.raises(FileNotFoundError, match="No folder 'runs/sort'"):
+        load_backbone("runs/sort")
+
+
+def test_a_folder_without_tokenizer_files_is_refused(tmp_path):
+    model, _ = load_backbone("tiny-bert", seed=0)
+    model.save_pretrained(tmp_path)
+    with pytest.raises(FileNotFoundError, match="no tokenizer files"):
+        load_backbone(str(tmp_path))
+
+
+def test_dtype_as_a_string():
+    model, _ = load_backbone("tiny-bert", dtype="float16", seed=0)
+    assert next(model.parameters()).dtype == torch.float16
+    with pytest.raises(ValueError, match="dtype='half-ish'"):
+        load_backbone("tiny-bert", dtype="half-ish")
 
 
 def test_shipped_tiny_tokenizer_is_the_one_the_committed_models_use(tiny_tokenizer):
@@ -156,5 +183,5 @@ def test_minilm_and_a_complete_masked_lm_folder_load_without_that_warning(tmp_pa
 
 @pytest.mark.parametrize("path", ["/nonexistent/run", "./runs/missing", "runs/sort/final", "~/no-such-run"])
 def test_a_missing_local_folder_says_so_instead_of_blaming_the_hub_id(path):
-    with pytest.raises(FileNotFoundError, match=r"No folder .* does not exist\)\. Pass the folder a training run wrote"):
+    with pytest.raises(FileNotFoundError, match=r"No folder .* does not exist\) and no kit model of that name.*a folder a training run wrote"):
         load_backbone(path)

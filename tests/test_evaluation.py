@@ -199,7 +199,7 @@ def test_generate_until_cuts_at_stop_strings_and_warns_without_template(chat_mod
 
 @pytest.mark.slow
 def test_cli_eval(tmp_path):
-    out = tmp_path / "results.json"
+    out = tmp_path / "missing" / "dir" / "results.json"  # the folders are made before the evaluation
     run = subprocess.run(
         [sys.executable, "-m", "dlm_kit.cli", "eval", "--model", "tiny-chat", "--tasks", "dlm_kit_synthetic_gen",
          "--limit", "10", "--output", str(out)], capture_output=True, text=True, timeout=600,
@@ -207,6 +207,16 @@ def test_cli_eval(tmp_path):
     assert run.returncode == 0, run.stderr[-2000:]
     assert "dlm_kit_synthetic_gen" in run.stdout and "exact_match" in run.stdout
     assert json.loads(out.read_text())["results"]["dlm_kit_synthetic_gen"]["exact_match,strip"] >= 0.5
+
+
+def test_cli_eval_refuses_an_unwritable_output_before_evaluating(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    run = subprocess.run(
+        [sys.executable, "-m", "dlm_kit.cli", "eval", "--model", "tiny-chat", "--tasks", "dlm_kit_synthetic_gen",
+         "--output", str(blocker / "res.json")], capture_output=True, text=True, timeout=120,
+    )
+    assert run.returncode == 2 and "cannot create its folder" in run.stderr and "Traceback" not in run.stderr
 
 
 def _greedy_by_hand(model, context, size, mask_id):

@@ -1,0 +1,165 @@
+"""Does bert-chat chat? The bars of issue 19, through the plain user path, beside the teacher.
+
+    OMP_NUM_THREADS=2 python scripts/eval_chat_bars.py --systems bert-chat bert-chat-mlm   # ~10 min on 2 cores
+    OMP_NUM_THREADS=2 python scripts/eval_chat_bars.py --pick_sampling runs/bert-chat/bert-chat  # choose its settings
+
+Questions (none ever trained on): the held-out topics of :func:`dlm_kit.teacher_data.load_teacher_chat`,
+split in two halves by topic: ``dev`` (only for ``--pick_sampling``) and ``test`` (the bars), and
+the held-out :func:`dlm_kit.teacher_data.simple_facts`. Every model answers through
+``answer(model, tok, questions)`` with **no sampling argument**: its own recommended settings
+(``sampling_config.json``) or the kit's defaults, as a user gets them.
+
+Per system: clean answers (>= 3 words, no tag fragment, not empty), repeated word 3-gram and
+4-gram rates, distinct-2, relevance (SmolLM2's mean log-probability per answer token given the
+question minus the same given another held-out question; an empty answer counts 0) with a 95 %
+interval, and simple facts keyword-correct with its Wilson interval; paired relevance differences.
+The teacher's own answers are measured the same way (its held-out answers from the data; its
+answers to the facts generated here with the data's settings).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import time
+from pathlib import Path
+
+import torch
+
+from dlm_kit.backbones import MODELS_DIR, load_backbone
+from dlm_kit.chat import SamplingConfig, answer
+from dlm_kit.judges import answer_logprob, load_smollm2, teacher_answer_batch
+from dlm_kit.stats import mean_interval, paired_difference, wilson_interval
+from dlm_kit.teacher_data import distinct_n, keyword_correct, load_teacher_chat, repeated_ngram, simple_facts
+
+BARS = {"clean": 0.95, "distinct_2": 0.6, "relevance": 0.8, "facts": 0.40}
+_FRAGMENT = re.compile(r"\[\s*/|\[\s*(?:sys|question|answer)\b|\]", re.IGNORECASE)
+
+
+def clean(text: str) -> bool:
+    """At least 3 words, no chat-tag fragment, not empty."""
+    return len(re.findall(r"[A-Za-z0-9']+", text)) >= 3 and not _FRAGMENT.search(text)
+
+
+def question_sets(n_test: int, n_dev: int, seed: int = 0) -> dict[str, list[str]]:
+    """Held-out questions by topic halves (dev / test), at most one question per topic first, seeded."""
+    import random
+
+    rows = list(load_teacher_chat()["test"])
+    topics = sorted({r["topic"] for r in rows})
+    random.Random(seed).shuffle(topics)
+    half = {t: ("dev" if i % 2 else "test") for i, t in enumerate(topics)}
+    out: dict[str, list[dict]] = {"dev": [], "test": []}
+    random.Random(seed).shuffle(rows)
+    for part in out:
+        seen: set[str] = set()
+        pool = [r for r in rows if half[r["topic"]] == part]
+        firsts = [r for r in pool if not (r["topic"] in seen or seen.add(r["topic"]))]
+        rest = [r for r in pool if r not in firsts]
+        out[part] = (firsts + rest)[: n_test if part == "test" else n_dev]
+    return {part: out[part] for part in out}
+
+
+def relevance(questions: list[str], answers: list[str], judge) -> list[float]:
+    """Per answer: judge score given its question minus given the next question (cyclic); empty answers 0."""
+    others = questions[1:] + questions[:1]
+    own = answer_logprob(questions, answers, judge=judge)
+    other = answer_logprob(others, answers, judge=judge)
+    return [0.0 if a is None or b is None else a - b for a, b in zip(own, other)]
+
+
+def measure(name: str, questions: list[str], answers: list[str], facts: list[dict], fact_answers: list[str], judge) -> dict:
+    rel = relevance(questions, answers, judge)
+    mean, low, high = mean_interval(rel)
+    hits = sum(keyword_correct(a, tuple(f["keywords"])) for a, f in zip(fact_answers, facts))
+    flo, fhi = wilson_interval(hits, len(facts))
+    n_clean = sum(map(clean, answers))
+    clo, chi = wilson_interval(n_clean, len(answers))
+    return {
+        "system": name, "n": len(answers), "clean": n_clean / len(answers), "clean_interval": [clo, chi],
+        "empty": sum(not a.strip() for a in answers) / len(answers),
+        "repeated_3gram": sum(repeated_ngram(a, 3) for a in answers) / len(answers),
+        "repeated_4gram": sum(repeated_ngram(a, 4) for a in answers) / len(answers),
+        "distinct_2": distinct_n(answers, 2), "mean_words": sum(len(a.split()) for a in answers) / len(answers),
+        "relevance": mean, "relevance_interval": [low, high], "relevance_per_question": rel,
+        "facts": hits / len(facts), "facts_interval": [flo, fhi], "facts_n": len(facts),
+        "answers": answers, "fact_answers": fact_answers,
+    }
+
+
+def model_answers(folder: str, questions: list[str], sampling: SamplingConfig | None = None) -> tuple[list[str], str, float]:
+    model, tok = load_backbone(folder)
+    model.eval()
+    used, source = (sampling, "given") if sampling else SamplingConfig.for_model(model)
+    start = time.perf_counter()
+    with torch.no_grad():
+        replies = answer(model, tok, questions) if sampling is None else answer(model, tok, questions, sampling=sampling)
+    return replies, f"{source}: {used}", time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--systems", nargs="*", default=["bert-chat", "bert-chat-mlm"], help="kit names or folders")
+    parser.add_argument("--n_test", type=int, default=200)
+    parser.add_argument("--n_dev", type=int, default=100)
+    parser.add_argument("--output", default=None, help="default: <models_dir>/bert-chat/bars.json")
+    parser.add_argument("--pick_sampling", default=None, help="a model folder: score sampler settings on the dev half, "
+                                                             "write the best as its sampling_config.json")
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    judge = load_smollm2()
+    sets = question_sets(args.n_test, args.n_dev)
+
+    if args.pick_sampling:
+        dev = [r["messages"][0]["content"] for r in sets["dev"]]
+        candidates = {
+            f"blocks of {b}, {k} token(s)/step": SamplingConfig(max_new_tokens=64, block_size=b, steps=64 // k)
+            for b in (8, 16, 32, 64) for k in (1, 2)
+        }
+        scores = {}
+        for label, config in candidates.items():
+            replies, _, seconds = model_answers(args.pick_sampling, dev, config)
+            rel = relevance(dev, replies, judge)
+            ok = sum(map(clean, replies)) / len(replies)
+            scores[label] = {"config": config, "clean": ok, "relevance": sum(rel) / len(rel), "seconds": seconds}
+            print(f"{label}: clean {ok:.2f}, relevance {scores[label]['relevance']:.3f}, {seconds:.0f} s", flush=True)
+        # the most relevant among the settings that keep answers clean, the faster on a tie
+        eligible = {k: v for k, v in scores.items() if v["clean"] >= BARS["clean"]} or scores
+        best = max(eligible, key=lambda k: (round(eligible[k]["relevance"], 2), -eligible[k]["seconds"]))
+        path = scores[best]["config"].save_pretrained(args.pick_sampling)
+        print(f"picked {best}; wrote {path}")
+        return
+
+    questions = [r["messages"][0]["content"] for r in sets["test"]]
+    facts = simple_facts()
+    fact_questions = [f["question"] for f in facts]
+    results = []
+    teacher_facts = [a for a, _ in teacher_answer_batch(judge, fact_questions)]
+    results.append(measure("teacher (SmolLM2-135M-Instruct)", questions, [r["answer"] for r in sets["test"]], facts,
+                           teacher_facts, judge))
+    for system in args.systems:
+        folder = system if Path(system).exists() else str(MODELS_DIR / system)
+        replies, used, seconds = model_answers(folder, questions + fact_questions)
+        row = measure(system, questions, replies[: len(questions)], facts, replies[len(questions) :], judge)
+        row.update(sampling=used, seconds=round(seconds, 1))
+        results.append(row)
+    for row in results:
+        print(f"{row['system']}: clean {row['clean']:.1%}, empty {row['empty']:.1%}, rep3 {row['repeated_3gram']:.1%}, "
+              f"rep4 {row['repeated_4gram']:.1%}, distinct-2 {row['distinct_2']:.2f}, relevance {row['relevance']:.2f} "
+              f"[{row['relevance_interval'][0]:.2f}, {row['relevance_interval'][1]:.2f}], facts {row['facts']:.1%} "
+              f"[{row['facts_interval'][0]:.1%}, {row['facts_interval'][1]:.1%}] (n={row['facts_n']})", flush=True)
+    by_name = {r["system"]: r for r in results}
+    comparisons = {}
+    if {"bert-chat", "bert-chat-mlm"} <= set(by_name):
+        d = paired_difference(by_name["bert-chat"]["relevance_per_question"], by_name["bert-chat-mlm"]["relevance_per_question"])
+        comparisons["relevance: bert-chat - bert-chat-mlm"] = d
+        print(f"relevance, bert-chat - bert-chat-mlm: {d[0]:+.2f} [{d[1]:+.2f}, {d[2]:+.2f}]")
+    output = Path(args.output or MODELS_DIR / "bert-chat" / "bars.json")
+    output.write_text(json.dumps({"questions": questions, "facts": facts, "bars": BARS, "results": results,
+                                  "comparisons": comparisons}, indent=0) + "\n")
+    print(f"wrote {output}")
+
+
+if __name__ == "__main__":
+    main()
