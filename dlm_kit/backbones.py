@@ -214,11 +214,10 @@ def _attach_sampling(model: PreTrainedModel, folder: str | os.PathLike) -> None:
         if hasattr(model.config, "dlm_kit_sampling"):  # a base model's settings are not the fine-tuned one's
             del model.config.dlm_kit_sampling
         return
-    if path.is_file():
-        settings = json.loads(path.read_text())
-        if not isinstance(settings, dict):
-            raise ValueError(f"{path}: expected a JSON object of sampler settings, got {type(settings).__name__}.")
-        model.config.dlm_kit_sampling = settings
+    settings = json.loads(path.read_text())
+    if not isinstance(settings, dict):
+        raise ValueError(f"{path}: expected a JSON object of sampler settings, got {type(settings).__name__}.")
+    model.config.dlm_kit_sampling = settings
 
 
 def _sync_config(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> None:

@@ -399,6 +399,8 @@ def length_sweep(
     A model whose answers shrink or break as ``max_new_tokens`` grows suffers from "EOS
     overflow"; one whose answers keep their length does not.
     """
+    if len(dataset) == 0 or not lengths:
+        raise ValueError("length_sweep: needs at least one question and one length.")
     model.eval()
     questions = [row["messages"][:-1] for row in dataset]
     results = {}
@@ -430,6 +432,8 @@ def speed_quality_sweep(
     >>> [r["forward_passes"] for r in speed_quality_sweep(model.eval(), tok, rows, {"8 steps": SamplingConfig(max_new_tokens=8, stop_at_eos=False)})]
     [8]
     """
+    if len(dataset) == 0 or not configs:
+        raise ValueError("speed_quality_sweep: needs at least one question and one sampler setting.")
     prompts = [build_prompt(tokenizer, row["messages"][:-1]) for row in dataset]
     results = []
     for name, sampling in configs.items():

@@ -43,6 +43,10 @@ class TrainScriptArguments:
     """'pad_as_eos' (reference) or 'single_eos'; see dlm_kit.data.SFTCollator."""
     limit: int = 0
     """Use at most this many SFT records (0: all)."""
+    resume: bool = False
+    """Continue from the newest checkpoint in --output_dir (same data order, masks and schedule)."""
+    overwrite: bool = False
+    """Start over in an --output_dir that holds checkpoints (they are deleted)."""
 
 
 def _train(argv: list[str]) -> None:
@@ -64,6 +68,8 @@ def _train(argv: list[str]) -> None:
         script, config = parser.parse_json_file(argv[0])
     else:
         script, config = parser.parse_args_into_dataclasses(args=argv)
+    resume = _resume_or_refuse(parser, config.output_dir, resume=script.resume, overwrite=script.overwrite,
+                               max_steps=config.max_steps)
     seed_everything(config.seed)
     if config.objective == "ar":
         model, tokenizer = _load_causal(script.backbone, seed=config.seed)
@@ -84,8 +90,39 @@ def _train(argv: list[str]) -> None:
         dataset,
         config=config,
         data_collator=SFTCollator(tokenizer, pad_policy=script.pad_policy),
+        resume_from_checkpoint=resume,
     )
     print(f"final training loss {result.losses[-1]:.4f}; model saved to {result.output_dir}")
+
+
+def _resume_or_refuse(parser, output_dir: str, *, resume: bool, overwrite: bool, max_steps: int) -> bool | None:
+    """Never train over a folder's checkpoints silently: resume (--resume), start over (--overwrite) or refuse."""
+    import shutil
+    from pathlib import Path
+
+    if resume and overwrite:
+        parser.error("--resume and --overwrite contradict each other; pass one.")
+    found = sorted(Path(output_dir).glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]) if p.name.split("-")[-1].isdigit() else -1)
+    if resume:
+        if not found:
+            parser.error(f"--resume: {output_dir} holds no checkpoint-* folder to continue from; train without --resume.")
+        import json
+
+        state = found[-1] / "trainer_state.json"
+        step = json.loads(state.read_text()).get("global_step", 0) if state.exists() else 0
+        if step >= max_steps:
+            parser.error(f"--resume: {found[-1]} is already at step {step} of --max_steps {max_steps}; the run is "
+                         f"finished. Raise --max_steps (e.g. {step + max_steps}) to train further.")
+        return True
+    if found:
+        if not overwrite:
+            parser.error(
+                f"--output_dir {output_dir} holds checkpoints (newest: {found[-1].name}). Pass --resume to continue "
+                "that run, or --overwrite to start over (its checkpoints are deleted), or choose another --output_dir."
+            )
+        for folder in found:
+            shutil.rmtree(folder)
+    return None
 
 
 def _load_causal(backbone: str, *, seed: int):

@@ -125,7 +125,13 @@ def _validate_messages(messages: Any, where: str) -> list[dict[str, str]]:
 
 def _read_json_records(path: Path) -> Iterable[tuple[str, Any]]:
     """Yield (where, record) from a .jsonl or .json (a list of objects) file with line numbers."""
-    text = path.read_text(encoding="utf-8")
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw.count(b"\n", 0, err.start) + 1
+        raise DataFormatError(f"{path}, line {line}: not UTF-8 text ({err.reason} at byte {err.start}); "
+                              "save the file as UTF-8.") from None
     if path.suffix == ".jsonl":
         for lineno, line in enumerate(text.splitlines(), start=1):
             if not line.strip():
@@ -261,6 +267,12 @@ def tokenize_chat_dataset(
     dataset: datasets.Dataset, tokenizer: PreTrainedTokenizerBase, *, max_length: int | None = None
 ) -> datasets.Dataset:
     """:func:`tokenize_chat` over a ``messages`` dataset; drops (and reports) over-long examples."""
+    columns = getattr(dataset, "column_names", None)
+    if columns is not None and "messages" not in columns:
+        raise ValueError(
+            f"tokenize_chat_dataset: the dataset has columns {columns}; it needs a 'messages' column of chat "
+            "messages (dlm_kit.data.load_chat_dataset makes one from Alpaca, Tulu or JSON records)."
+        )
     tokenized = dataset.map(
         lambda row: tokenize_chat(row["messages"], tokenizer),
         remove_columns=dataset.column_names,
@@ -323,6 +335,8 @@ class SFTCollator:
             raise ValueError("SFTCollator needs a tokenizer with EOS and pad tokens; run prepare_tokenizer first.")
 
     def __call__(self, examples: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        if not examples:
+            raise ValueError("SFTCollator: an empty batch; pass at least one tokenised example.")
         eos, pad = self.tokenizer.eos_token_id, self.tokenizer.pad_token_id
         extra = 1 if self.pad_policy == "single_eos" else 0
         longest = max(len(ex["input_ids"]) for ex in examples) + extra
@@ -438,6 +452,10 @@ def group_texts(
 
     Documents are joined with the EOS token between them; the last partial block is dropped.
     """
+    if not isinstance(seq_length, int) or seq_length < 2:
+        raise ValueError(f"seq_length={seq_length!r}: use a block of at least 2 tokens, e.g. 128.")
+    if "text" not in corpus.column_names:
+        raise ValueError(f"group_texts: the corpus has columns {corpus.column_names}; it needs a 'text' column.")
     eos = tokenizer.eos_token_id
     ids: list[int] = []
     for text in corpus["text"]:

@@ -232,6 +232,13 @@ def load_english_chat(
     families together. Columns: ``messages``, ``family`` (a Wikipedia family or ``open``),
     ``category``, ``answer``, ``checkable``.
     """
+    families = tuple(families)
+    unknown = [f for f in families if f not in ENGLISH_FAMILIES]
+    if unknown or not (families or teacher):
+        raise ValueError(f"families={families!r}: choose one or more of {ENGLISH_FAMILIES}"
+                         + (" (or teacher=True for the open questions alone)." if not unknown else "."))
+    if not families:  # the open questions alone
+        return teacher_answers(teacher_path)
     wiki = wikipedia_families(families, n_train=n_train, n_test=n_test, seed=seed)
     if not teacher:
         return wiki

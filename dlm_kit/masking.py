@@ -275,6 +275,8 @@ def loss_at_mask_ratios(
     >>> sorted(loss_at_mask_ratios(model, data, ratios=(0.5, 1.0), mask_token_id=tok.mask_token_id))
     [0.5, 1.0]
     """
+    if len(dataset) == 0:
+        raise ValueError("loss_at_mask_ratios: the dataset is empty; pass at least one tokenised example.")
     per_sequence = sequence_losses_at_mask_ratios(
         model, dataset, ratios=ratios, mask_token_id=mask_token_id, collate_fn=collate_fn,
         batch_size=batch_size, max_batches=max_batches, seed=seed,

@@ -365,7 +365,10 @@ def train(
         )
     if not config.progress_bar:  # quiet: no bar, and no printed log dicts either
         trainer.remove_callback(PrinterCallback)
+    _refuse_finished_resume(resume_from_checkpoint, config)
     output = trainer.train(resume_from_checkpoint=resume_from_checkpoint)
+    # the whole run's record, earlier sittings included: the Trainer restores its log on resume
+    history.train, history.eval = _logged_losses(trainer.state.log_history)
     if eval_dataset is not None and (not history.eval or history.eval[-1][0] != trainer.state.global_step):
         trainer.evaluate()
     model = trainer.model
@@ -390,6 +393,34 @@ def train(
         train_runtime_s=runtime,
         tokens_per_second=n_tokens / max(runtime, 1e-9),
     )
+
+
+def _logged_losses(log_history: list[dict]) -> tuple[list[tuple[int, float]], list[tuple[int, float]]]:
+    """(step, loss) and (step, eval_loss) pairs of a Trainer's log, one per step (the last one logged)."""
+    train_by_step = {row["step"]: float(row["loss"]) for row in log_history if "loss" in row and "step" in row}
+    eval_by_step = {row["step"]: float(row["eval_loss"]) for row in log_history if "eval_loss" in row and "step" in row}
+    return sorted(train_by_step.items()), sorted(eval_by_step.items())
+
+
+def _refuse_finished_resume(resume_from_checkpoint, config: TrainConfig) -> None:
+    """Resuming a run that already reached max_steps would log and save steps past it; say so instead."""
+    if not resume_from_checkpoint:
+        return
+    if resume_from_checkpoint is True:
+        found = sorted(Path(config.output_dir).glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]))
+        if not found:
+            raise ValueError(f"resume_from_checkpoint=True but {config.output_dir} holds no checkpoint-* folder.")
+        checkpoint = found[-1]
+    else:
+        checkpoint = Path(resume_from_checkpoint)
+    state = checkpoint / "trainer_state.json"
+    if state.exists():
+        step = json.loads(state.read_text()).get("global_step", 0)
+        if step >= config.max_steps:
+            raise ValueError(
+                f"{checkpoint} is already at step {step}, and max_steps={config.max_steps}: the run is finished. "
+                f"Raise max_steps (e.g. --max_steps {step + config.max_steps}) to train further."
+            )
 
 
 def _write_run_record(config: TrainConfig, trainer: Trainer, history: _LossHistory) -> None:

@@ -328,6 +328,10 @@ def save_denoising_gif(
     boxes (the widget's colours) in rows of ``columns`` tokens; padding and anything after the
     end-of-answer tag are drawn as ``·``. The last frame is held three times as long.
     """
+    if not isinstance(columns, int) or columns < 1:
+        raise ValueError(f"columns={columns!r}: draw at least 1 token per row, e.g. 16.")
+    if not isinstance(ms_per_step, int) or ms_per_step < 1:
+        raise ValueError(f"ms_per_step={ms_per_step!r}: use a positive number of milliseconds, e.g. 300.")
     import textwrap
 
     import io

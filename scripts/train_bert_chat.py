@@ -180,7 +180,8 @@ def main() -> None:
     parser.add_argument("--chat_tags", action="store_true", help="make the chat tags single tokens (on with --data teacher)")
     parser.add_argument("--warmup_ratio", type=float, default=0.05)
     parser.add_argument("--max_minutes", type=float, default=None, help="stop at a checkpoint after this many minutes")
-    parser.add_argument("--checkpoints_dir", default="checkpoints", help="--export writes / a rerun restores <dir>/<name>")
+    parser.add_argument("--checkpoints_dir", default=None,
+                        help="--export writes / a rerun restores <dir>/<name> (default: checkpoints/ beside --models_dir)")
     parser.add_argument("--export", action="store_true", help="only export the newest checkpoint to --checkpoints_dir")
     parser.add_argument("--no_final_save", action="store_true", help="do not write the model folder (sweeps)")
     parser.add_argument("--seed", type=int, default=0)
@@ -202,7 +203,8 @@ def main() -> None:
     if args.chat_tags or args.data == "teacher":
         add_chat_tag_tokens(model, tokenizer)
     n_trainable = train_top_layers(model, args.top_layers)
-    exported = Path(args.checkpoints_dir) / (name or args.stage)
+    checkpoints_dir = Path(args.checkpoints_dir) if args.checkpoints_dir else Path(args.models_dir).resolve().parent / "checkpoints"
+    exported = checkpoints_dir / (name or args.stage)
     if args.export:
         print(f"exported to {export_checkpoint(run_dir, exported, tokenizer)}")
         return
@@ -248,7 +250,7 @@ def main() -> None:
         progress_bar=False,
     )
     resume = any(run_dir.glob("checkpoint-*"))
-    stopper = StopAfter(args.max_minutes or float("inf"))
+    stopper = StopAfter(float("inf") if args.max_minutes is None else args.max_minutes)
     callbacks = [by_ratio, stopper]
     start = time.perf_counter()
     result = train(model, tokenizer, train_set, config=config, callbacks=callbacks, resume_from_checkpoint=resume or None,

@@ -217,3 +217,42 @@ def test_an_over_long_row_is_refused_before_step_one(tmp_path):
     rows = [{"input_ids": [5, 6, 7], "labels": [5, 6, 7]}] * 3 + [{"input_ids": [5] * 600, "labels": [5] * 600}]
     with pytest.raises(ValueError, match="row 3 has 600 tokens, more than the 512 positions"):
         train(model, tok, rows, config=TrainConfig(output_dir=str(tmp_path), max_steps=1, batch_size=2, progress_bar=False))
+
+
+def test_empty_and_malformed_inputs_get_clear_errors(tmp_path, tiny_tokenizer):
+    import datasets
+
+    from dlm_kit.data import DataFormatError, SFTCollator, group_texts, load_chat_dataset, tokenize_chat_dataset
+    from dlm_kit.masking import loss_at_mask_ratios
+
+    with pytest.raises(ValueError, match="empty batch"):
+        SFTCollator(tiny_tokenizer)([])
+    with pytest.raises(ValueError, match="seq_length=0"):
+        group_texts(datasets.Dataset.from_dict({"text": ["a b c"]}), tiny_tokenizer, seq_length=0)
+    with pytest.raises(ValueError, match="'messages' column"):
+        tokenize_chat_dataset(datasets.Dataset.from_dict({"text": ["a"]}), tiny_tokenizer)
+    with pytest.raises(ValueError, match="empty"):
+        loss_at_mask_ratios(None, [], mask_token_id=tiny_tokenizer.mask_token_id)
+    bad = tmp_path / "latin1.jsonl"
+    bad.write_bytes(b'{"instruction": "hi", "output": "ok"}\n{"instruction": "caf\xe9", "output": "x"}\n')
+    with pytest.raises(DataFormatError, match=r"latin1.jsonl, line 2: not UTF-8"):
+        load_chat_dataset(str(bad))
+
+
+def test_english_families_must_be_known_or_the_open_questions_alone():
+    from dlm_kit.english import load_english_chat
+
+    with pytest.raises(ValueError, match="choose one or more"):
+        load_english_chat(families=("haiku",))
+    assert set(load_english_chat(families=())["train"]["family"]) == {"open"}
+
+
+def test_gif_columns_must_be_positive(tmp_path):
+    from dlm_kit.sampling import generate
+    from dlm_kit.widgets import save_denoising_gif
+
+    model, tok = load_backbone("tiny-bert", seed=0)
+    out = generate(model.eval(), [[5, 6]], max_new_tokens=4, steps=4, block_size=4, mask_token_id=tok.mask_token_id,
+                   return_history=True)
+    with pytest.raises(ValueError, match="columns=0"):
+        save_denoising_gif(out, tok, str(tmp_path / "x.gif"), columns=0)

@@ -116,8 +116,15 @@ def test_resume_after_interruption_reproduces_the_uninterrupted_losses(tmp_path,
     seed_everything(1234)  # the checkpoint's RNG state must win over the current one
     resumed = train(model, tok, ds, config=TrainConfig(output_dir=str(tmp_path / "part"), **config),
                     resume_from_checkpoint=True)
-    assert resumed.steps == list(range(6, 11))
-    assert first.losses + resumed.losses == pytest.approx(full.losses, rel=1e-5)
+    assert resumed.steps == list(range(1, 11))  # one continuous record over both sittings
+    assert resumed.losses[:5] == pytest.approx(first.losses, rel=1e-6)
+    assert resumed.losses == pytest.approx(full.losses, rel=1e-5)
+    record = json.loads((tmp_path / "part" / "dlm_kit_run.json").read_text())
+    assert [step for step, _ in record["train_losses"]] == list(range(1, 11))
+    # resuming the finished run refuses instead of logging a step past max_steps
+    model, tok, ds = fresh()
+    with pytest.raises(ValueError, match="already at step 10"):
+        train(model, tok, ds, config=TrainConfig(output_dir=str(tmp_path / "part"), **config), resume_from_checkpoint=True)
     # throughput counts the 5 steps this call ran, not all 10: tokens = steps x batch x mean length
     per_step = full.tokens_per_second * full.train_runtime_s / 10
     assert resumed.tokens_per_second * resumed.train_runtime_s == pytest.approx(5 * per_step)
@@ -355,3 +362,42 @@ def test_compile_keeps_the_model_splittable_so_the_head_still_runs_on_masked_row
     assert encoder._compiled_call_impl is not None and head._compiled_call_impl is not None
     assert type(model).__name__ == "BertForMaskedLM"
     assert TrainConfig(compile=True).to_training_arguments().torch_compile is False  # not the wrapping kind
+
+
+def _cli_train(out, *extra, timeout=600):
+    return subprocess.run(
+        [sys.executable, "-m", "dlm_kit.cli", "train", "--backbone", "tiny-bert", "--task_families", "sort",
+         "--n_train", "64", "--max_steps", "12", "--batch_size", "8", "--logging_steps", "1", "--save_steps", "4",
+         "--progress_bar", "false", "--output_dir", str(out), *extra],
+        capture_output=True, text=True, timeout=timeout, env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+
+
+@pytest.mark.slow
+def test_cli_train_interrupted_and_resumed_matches_an_uninterrupted_run(tmp_path):
+    import signal
+    import time
+
+    full = _cli_train(tmp_path / "full")
+    assert full.returncode == 0, full.stderr[-2000:]
+    cmd = [sys.executable, "-m", "dlm_kit.cli", "train", "--backbone", "tiny-bert", "--task_families", "sort",
+           "--n_train", "64", "--max_steps", "12", "--batch_size", "8", "--logging_steps", "1", "--save_steps", "4",
+           "--progress_bar", "false", "--output_dir", str(tmp_path / "part")]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    deadline = time.time() + 300
+    while not (tmp_path / "part" / "checkpoint-4" / "trainer_state.json").exists() and time.time() < deadline:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)  # Ctrl-C after the first checkpoint
+    proc.communicate(timeout=120)
+    for later in (8, 12):  # a fast machine may have got further before the signal: resume from step 4
+        if (tmp_path / "part" / f"checkpoint-{later}").exists():
+            __import__("shutil").rmtree(tmp_path / "part" / f"checkpoint-{later}")
+    again = _cli_train(tmp_path / "part")  # the same command again: refused, naming the flags
+    assert again.returncode == 2 and "--resume" in again.stderr and "--overwrite" in again.stderr
+    resumed = _cli_train(tmp_path / "part", "--resume", "true")
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    final = lambda run: float(run.stdout.split("final training loss ")[1].split(";")[0])  # noqa: E731
+    assert final(resumed) == pytest.approx(final(full), rel=1e-4)
+    record = json.loads((tmp_path / "part" / "dlm_kit_run.json").read_text())
+    assert [step for step, _ in record["train_losses"]] == list(range(1, 13))
