@@ -307,6 +307,7 @@ class SFTCollator:
     gives at inference: the model is trained on exactly the padding it will have to write (the
     batch's extra positions beyond a row's canvas are neither attended to nor scored).
 
+    >>> from dlm_kit.backbones import build_tiny_tokenizer
     >>> batch = SFTCollator(build_tiny_tokenizer(), answer_length=3)([
     ...     {"input_ids": [7, 8, 9], "labels": [-100, 8, 9], "prompt_length": 1},
     ...     {"input_ids": [7, 7, 8], "labels": [-100, -100, 8], "prompt_length": 2}])
