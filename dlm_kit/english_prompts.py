@@ -14,7 +14,7 @@ crosses the lists with the templates into ~2,700 distinct questions in eight cat
 
 from __future__ import annotations
 
-__all__ = ["open_prompts", "CATEGORIES"]
+__all__ = ["open_prompts", "CATEGORIES", "word_list"]
 
 TOPICS = """
 the sun; the moon; the ocean; a volcano; an earthquake; a rainbow; a glacier; a desert; a rainforest; a river;
@@ -163,7 +163,12 @@ ADVICE_TEMPLATES = ("How can I {t}?", "Give me one tip to {t}.")
 CREATIVE_TEMPLATES = ("Write one sentence about {t}.", "Describe {t} to a child.")
 
 
-def _items(text: str) -> list[str]:
+def word_list(text: str) -> list[str]:
+    """The items of a ``;``-separated list written over several lines.
+
+    >>> word_list("a cat; a dog;\\n the sun")
+    ['a cat', 'a dog', 'the sun']
+    """
     return [item.strip() for item in text.replace("\n", " ").split(";") if item.strip()]
 
 
@@ -174,17 +179,17 @@ def open_prompts() -> list[dict[str, str]]:
     def add(category: str, templates, items) -> None:
         rows.extend({"category": category, "prompt": template.format(t=item)} for item in items for template in templates)
 
-    topics = _items(TOPICS) + _items(WIKI_TOPICS)
+    topics = word_list(TOPICS) + word_list(WIKI_TOPICS)
     add("fact", FACT_TEMPLATES, topics)
-    add("fact", PERSON_TEMPLATES, _items(PEOPLE))
-    add("definition", WORD_TEMPLATES, _items(WORDS))
-    add("explanation", ("{t}",), _items(WHY_QUESTIONS))
-    add("explanation", ("How does {t} work?", "Explain {t} in simple words."), _items(HOW_THINGS))
-    add("list", LIST_TEMPLATES, _items(CATEGORIES))
-    add("rewrite", REWRITE_TEMPLATES, _items(SENTENCES))
-    add("greeting", ("{t}",), _items(GREETINGS))
-    add("advice", ADVICE_TEMPLATES, _items(GOALS))
-    add("creative", CREATIVE_TEMPLATES, _items(TOPICS))
+    add("fact", PERSON_TEMPLATES, word_list(PEOPLE))
+    add("definition", WORD_TEMPLATES, word_list(WORDS))
+    add("explanation", ("{t}",), word_list(WHY_QUESTIONS))
+    add("explanation", ("How does {t} work?", "Explain {t} in simple words."), word_list(HOW_THINGS))
+    add("list", LIST_TEMPLATES, word_list(CATEGORIES))
+    add("rewrite", REWRITE_TEMPLATES, word_list(SENTENCES))
+    add("greeting", ("{t}",), word_list(GREETINGS))
+    add("advice", ADVICE_TEMPLATES, word_list(GOALS))
+    add("creative", CREATIVE_TEMPLATES, word_list(TOPICS))
     seen: set[str] = set()
     unique = []
     for row in rows:

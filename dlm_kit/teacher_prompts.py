@@ -27,6 +27,10 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable
 
+# the sentences to rewrite and the first rewrite templates are the open prompt set's (english_prompts)
+from .english_prompts import REWRITE_TEMPLATES as OPEN_REWRITE_TEMPLATES
+from .english_prompts import SENTENCES, word_list
+
 __all__ = ["teacher_prompts", "topic_names", "TOPIC_KINDS", "QUESTION_TYPES", "TEST_FRACTION", "article", "plural"]
 
 TEST_FRACTION = 0.06
@@ -248,30 +252,6 @@ What is your favorite food?; What is your favorite animal?; I like your answers.
 Good luck with your day.; I miss my family.; My cat is sleeping on my keyboard.; I am going on holiday!
 """
 
-SENTENCES = """
-The meeting was postponed because too few people could attend.; I am going to the shop to buy some bread.;
-The children played in the garden until it got dark.; She reads a book every night before she sleeps.;
-The weather is terrible and the roads are icy.; We need to finish this report by Friday.;
-Give me the salt.; My brother fixes old bicycles in his free time.; The train leaves at six in the morning.;
-The committee approved the new budget after a long discussion.; He forgot his umbrella and got wet.;
-The museum is closed on Mondays.; They built a small house near the river.; Close the window.;
-The teacher explained the lesson twice.; Our dog barks at every car that passes.;
-The company hired twenty new workers this year.; I cannot find my keys anywhere.;
-The soup is too hot to eat right now.; The students planted trees around the school.;
-Bring me the report.; The city opened a new library last week.; It rains a lot in this region in spring.;
-The baker wakes up very early every day.; The concert was cancelled because of the storm.;
-My grandmother grows tomatoes and beans.; The store will not accept returns after thirty days.;
-Turn off the lights when you leave.; The scientists studied the ice for many years.;
-The old bridge was repaired last summer.; We walk to school when the weather is nice.;
-The film was long but very interesting.; Tell me what happened.; The farmer feeds the chickens every morning.;
-The price of fuel has increased again.; She painted the fence white.; The boat sailed across the lake.;
-The doctor told him to rest for a week.; This road leads to the old castle.; Move your car.;
-The birds fly south when winter comes.; The library lends books for two weeks.;
-The team won the final match by one goal.; The baby slept through the whole night.;
-Many people visit the park on Sundays.; The printer is out of paper again.;
-The manager signed the contract yesterday.; The cake needs another ten minutes in the oven.;
-Answer the phone.; The river flooded the fields after the heavy rain.
-"""
 # rewrite sentences are also composed from these parts (subject, verb phrase, time)
 SUBJECTS = ("My sister", "The old man", "Our neighbor", "The little boy", "The new student", "My father",
             "The young girl", "Our teacher", "The tired driver", "My best friend", "The busy doctor", "The farmer")
@@ -279,9 +259,7 @@ ACTIONS = ("walks the dog", "cooks dinner", "reads the newspaper", "cleans the k
            "rides a bicycle to work", "plays the piano", "writes a letter", "fixes the roof", "paints the door",
            "feeds the cat", "washes the car", "visits the market", "sings in the choir")
 TIMES = ("every morning", "on Sundays", "after school", "before breakfast", "in the evening", "twice a week")
-REWRITE_TEMPLATES = (
-    "Rewrite this sentence in simpler words: {t}", "Make this sentence more polite: {t}",
-    "Rewrite this sentence in the past tense: {t}", "Summarize this sentence in a few words: {t}",
+REWRITE_TEMPLATES = OPEN_REWRITE_TEMPLATES + (
     "Turn this sentence into a question: {t}", "Rewrite this sentence in the future tense: {t}",
     "Make this sentence sound more exciting: {t}",
 )
@@ -406,10 +384,6 @@ def topic_names(row: dict) -> list[str]:
     return row["topic"].split(PAIR)
 
 
-def _items(text: str) -> list[str]:
-    return [item.strip() for item in text.replace("\n", " ").split(";") if item.strip()]
-
-
 def plural(noun: str) -> str:
     """English plural of a regular noun.
 
@@ -460,7 +434,7 @@ COMPOSED_SENTENCES = 400
 
 def _sentences() -> list[str]:
     composed = [f"{s} {a} {t}." for s in SUBJECTS for a in ACTIONS for t in TIMES]
-    return _items(SENTENCES) + random.Random(0).sample(composed, COMPOSED_SENTENCES)
+    return word_list(SENTENCES) + random.Random(0).sample(composed, COMPOSED_SENTENCES)
 
 
 def _topics(kind: str) -> list[str]:
@@ -468,7 +442,7 @@ def _topics(kind: str) -> list[str]:
         return _sentences()
     if kind == "wikipedia":
         return _wikipedia_titles()
-    return _items(TOPIC_KINDS[kind]["items"])
+    return word_list(TOPIC_KINDS[kind]["items"])
 
 
 def teacher_prompts(seed: int = 0, *, kinds: Iterable[str] | None = None) -> list[dict[str, str]]:
