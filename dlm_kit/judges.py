@@ -138,11 +138,13 @@ def short_answer(text: str, truncated: bool, *, max_sentences: int = 3) -> str:
 
 
 @torch.no_grad()
-def teacher_answer_batch(judge, questions: Sequence[str], *, max_new_tokens: int = 48) -> list[tuple[str, bool]]:
+def teacher_answer_batch(judge, questions: Sequence[str], *, max_new_tokens: int = 48,
+                         cut=short_answer) -> list[tuple[str, bool]]:
     """The teacher's short answers to ``questions`` in one batch: ``(answer, truncated)`` pairs.
 
     Greedy with a KV cache (batched, left-padded), no repeated 4-grams (the 135M model loops on a
-    phrase under plain greedy decoding), repetition penalty 1.1, then :func:`short_answer`.
+    phrase under plain greedy decoding), repetition penalty 1.1, then ``cut(text, truncated)``
+    (default :func:`short_answer`; ``scripts/make_english_chat.py`` passes its own rule).
     """
     model, tokenizer = judge
     side, tokenizer.padding_side = tokenizer.padding_side, "left"  # generation continues at the right end
@@ -158,7 +160,7 @@ def teacher_answer_batch(judge, questions: Sequence[str], *, max_new_tokens: int
     results = []
     for row in out[:, batch["input_ids"].shape[1] :]:
         truncated = not bool((row == tokenizer.eos_token_id).any())
-        results.append((short_answer(tokenizer.decode(row, skip_special_tokens=True), truncated), truncated))
+        results.append((cut(tokenizer.decode(row, skip_special_tokens=True), truncated), truncated))
     return results
 
 

@@ -22,9 +22,8 @@ import torch
 from tqdm.auto import tqdm
 
 from dlm_kit.english_prompts import open_prompts
-from dlm_kit.judges import load_smollm2
+from dlm_kit.judges import load_smollm2, teacher_answer_batch
 
-SYSTEM = "You are a helpful assistant. Answer briefly, in one to three short sentences."
 TEST_PER_CATEGORY = 20
 TEACHER = "SmolLM2-135M-Instruct (Q4_1 GGUF), greedy, no repeated 4-grams"
 
@@ -48,27 +47,9 @@ def last_full_sentence(text: str) -> str:
     return text[: end + 1] if end > len(text) // 3 else text
 
 
-@torch.no_grad()
-def answer_batch(model, tokenizer, prompts: list[str], max_new_tokens: int, device: str) -> list[tuple[str, bool]]:
-    texts = [
-        tokenizer.apply_chat_template(
-            [{"role": "system", "content": SYSTEM}, {"role": "user", "content": p}], tokenize=False, add_generation_prompt=True
-        )
-        for p in prompts
-    ]
-    batch = tokenizer(texts, return_tensors="pt", padding=True).to(device)
-    # the 135M teacher loops on a phrase under plain greedy decoding; forbid repeated 4-grams
-    out = model.generate(
-        **batch, max_new_tokens=max_new_tokens, do_sample=False, no_repeat_ngram_size=4, repetition_penalty=1.1,
-        pad_token_id=tokenizer.pad_token_id,
-    )
-    new = out[:, batch["input_ids"].shape[1] :]
-    results = []
-    for row in new:
-        finished = bool((row == tokenizer.eos_token_id).any())
-        text = tokenizer.decode(row, skip_special_tokens=True).strip()
-        results.append((text if finished else last_full_sentence(text), not finished))
-    return results
+def cut_answer(text: str, truncated: bool) -> str:
+    """This set's rule: a truncated answer is cut back to its last full sentence (if one ends past a third)."""
+    return last_full_sentence(text) if truncated else text.strip()
 
 
 def main() -> None:
@@ -93,12 +74,13 @@ def main() -> None:
         return
     model, tokenizer = load_smollm2()
     model.to(args.device)
-    tokenizer.padding_side = "left"
     start, new_tokens = time.perf_counter(), 0
     with out.open("a") as f, tqdm(total=len(todo), desc="teacher answers", unit="answer") as bar:
         for i in range(0, len(todo), args.batch_size):
             chunk = todo[i : i + args.batch_size]
-            for row, (text, truncated) in zip(chunk, answer_batch(model, tokenizer, [r["prompt"] for r in chunk], args.max_new_tokens, args.device)):
+            answers = teacher_answer_batch((model, tokenizer), [r["prompt"] for r in chunk],
+                                           max_new_tokens=args.max_new_tokens, cut=cut_answer)
+            for row, (text, truncated) in zip(chunk, answers):
                 record = {**row, "answer": text, "truncated": truncated, "teacher": TEACHER}
                 f.write(json.dumps(record) + "\n")
                 new_tokens += len(tokenizer(text)["input_ids"])
