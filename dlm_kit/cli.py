@@ -68,8 +68,7 @@ def _train(argv: list[str]) -> None:
         script, config = parser.parse_json_file(argv[0])
     else:
         script, config = parser.parse_args_into_dataclasses(args=argv)
-    resume = _resume_or_refuse(parser, config.output_dir, resume=script.resume, overwrite=script.overwrite,
-                               max_steps=config.max_steps)
+    resume = _resume_or_refuse(parser, config, resume=script.resume, overwrite=script.overwrite)
     seed_everything(config.seed)
     if config.objective == "ar":
         model, tokenizer = _load_causal(script.backbone, seed=config.seed)
@@ -95,32 +94,31 @@ def _train(argv: list[str]) -> None:
     print(f"final training loss {result.losses[-1]:.4f}; model saved to {result.output_dir}")
 
 
-def _resume_or_refuse(parser, output_dir: str, *, resume: bool, overwrite: bool, max_steps: int) -> bool | None:
+def _resume_or_refuse(parser, config, *, resume: bool, overwrite: bool) -> bool | None:
     """Never train over a folder's checkpoints silently: resume (--resume), start over (--overwrite) or refuse."""
     import shutil
     from pathlib import Path
 
+    from .training import check_resume, newest_checkpoint
+
     if resume and overwrite:
         parser.error("--resume and --overwrite contradict each other; pass one.")
-    found = sorted(Path(output_dir).glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]) if p.name.split("-")[-1].isdigit() else -1)
+    newest = newest_checkpoint(config.output_dir)
     if resume:
-        if not found:
-            parser.error(f"--resume: {output_dir} holds no checkpoint-* folder to continue from; train without --resume.")
-        import json
-
-        state = found[-1] / "trainer_state.json"
-        step = json.loads(state.read_text()).get("global_step", 0) if state.exists() else 0
-        if step >= max_steps:
-            parser.error(f"--resume: {found[-1]} is already at step {step} of --max_steps {max_steps}; the run is "
-                         f"finished. Raise --max_steps (e.g. {step + max_steps}) to train further.")
+        if newest is None:
+            parser.error(f"--resume: {config.output_dir} holds no checkpoint-* folder to continue from; train without --resume.")
+        try:
+            check_resume(config, True)
+        except ValueError as err:
+            parser.error(f"--resume: {err}")
         return True
-    if found:
+    if newest is not None:
         if not overwrite:
             parser.error(
-                f"--output_dir {output_dir} holds checkpoints (newest: {found[-1].name}). Pass --resume to continue "
+                f"--output_dir {config.output_dir} holds checkpoints (newest: {newest.name}). Pass --resume to continue "
                 "that run, or --overwrite to start over (its checkpoints are deleted), or choose another --output_dir."
             )
-        for folder in found:
+        for folder in Path(config.output_dir).glob("checkpoint-*"):
             shutil.rmtree(folder)
     return None
 

@@ -46,7 +46,8 @@ from .positions import position_ids, position_offset
 from .quiet import quiet
 from .masking import MaskingConfig, corrupt, masked_diffusion_loss
 
-__all__ = ["TrainConfig", "TrainResult", "MDLMTrainer", "train", "seed_everything"]
+__all__ = ["TrainConfig", "TrainResult", "MDLMTrainer", "train", "seed_everything", "newest_checkpoint",
+           "checkpoint_step", "check_resume"]
 
 logger = logging.getLogger(__name__)
 
@@ -365,7 +366,7 @@ def train(
         )
     if not config.progress_bar:  # quiet: no bar, and no printed log dicts either
         trainer.remove_callback(PrinterCallback)
-    _refuse_finished_resume(resume_from_checkpoint, config)
+    check_resume(config, resume_from_checkpoint)
     output = trainer.train(resume_from_checkpoint=resume_from_checkpoint)
     # the whole run's record, earlier sittings included: the Trainer restores its log on resume
     history.train, history.eval = _logged_losses(trainer.state.log_history)
@@ -402,25 +403,32 @@ def _logged_losses(log_history: list[dict]) -> tuple[list[tuple[int, float]], li
     return sorted(train_by_step.items()), sorted(eval_by_step.items())
 
 
-def _refuse_finished_resume(resume_from_checkpoint, config: TrainConfig) -> None:
-    """Resuming a run that already reached max_steps would log and save steps past it; say so instead."""
+def newest_checkpoint(output_dir: str | Path) -> Path | None:
+    """The Trainer's ``checkpoint-N`` folder with the highest N in ``output_dir``, or None."""
+    found = [p for p in Path(output_dir).glob("checkpoint-*") if p.name.split("-")[-1].isdigit()]
+    return max(found, key=lambda p: int(p.name.split("-")[-1]), default=None)
+
+
+def checkpoint_step(checkpoint: str | Path) -> int:
+    """The optimizer step a checkpoint was saved at (its ``trainer_state.json``; 0 without one)."""
+    state = Path(checkpoint) / "trainer_state.json"
+    return json.loads(state.read_text()).get("global_step", 0) if state.exists() else 0
+
+
+def check_resume(config: TrainConfig, resume_from_checkpoint: str | bool | None) -> None:
+    """Refuse a resume with nothing to resume from, or of a run that already reached ``max_steps``
+    (the Trainer would log and save a step past it)."""
     if not resume_from_checkpoint:
         return
-    if resume_from_checkpoint is True:
-        found = sorted(Path(config.output_dir).glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]))
-        if not found:
-            raise ValueError(f"resume_from_checkpoint=True but {config.output_dir} holds no checkpoint-* folder.")
-        checkpoint = found[-1]
-    else:
-        checkpoint = Path(resume_from_checkpoint)
-    state = checkpoint / "trainer_state.json"
-    if state.exists():
-        step = json.loads(state.read_text()).get("global_step", 0)
-        if step >= config.max_steps:
-            raise ValueError(
-                f"{checkpoint} is already at step {step}, and max_steps={config.max_steps}: the run is finished. "
-                f"Raise max_steps (e.g. --max_steps {step + config.max_steps}) to train further."
-            )
+    checkpoint = newest_checkpoint(config.output_dir) if resume_from_checkpoint is True else Path(resume_from_checkpoint)
+    if checkpoint is None:
+        raise ValueError(f"resume_from_checkpoint=True but {config.output_dir} holds no checkpoint-* folder.")
+    step = checkpoint_step(checkpoint)
+    if step >= config.max_steps:
+        raise ValueError(
+            f"{checkpoint} is already at step {step}, and max_steps={config.max_steps}: the run is finished. "
+            f"Raise max_steps (e.g. --max_steps {step + config.max_steps}) to train further."
+        )
 
 
 def _write_run_record(config: TrainConfig, trainer: Trainer, history: _LossHistory) -> None:

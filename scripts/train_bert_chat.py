@@ -60,7 +60,7 @@ from transformers import TrainerCallback
 from dlm_kit.backbones import add_chat_tag_tokens, load_backbone, save_delta, train_top_layers
 from dlm_kit.data import SFTCollator, group_texts, load_text_corpus, tokenize_chat_dataset
 from dlm_kit.masking import loss_at_mask_ratios
-from dlm_kit.training import TrainConfig, seed_everything, train
+from dlm_kit.training import TrainConfig, checkpoint_step, newest_checkpoint, seed_everything, train
 
 RATIOS = (0.15, 0.5, 0.8, 1.0)
 
@@ -107,11 +107,6 @@ class StopAfter(TrainerCallback):
             self.stopped = True
 
 
-def newest_checkpoint(run_dir: Path) -> Path | None:
-    found = sorted(run_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
-    return found[-1] if found else None
-
-
 TRAINER_FILES = ("trainer_state.json", "scheduler.pt", "rng_state.pth", "training_args.bin")
 
 
@@ -137,7 +132,7 @@ def export_checkpoint(run_dir: Path, dest: Path, tokenizer) -> Path:
     for name in ("loss_by_ratio.jsonl",):
         if (run_dir / name).exists():
             shutil.copy(run_dir / name, dest / name)
-    (dest / "step.txt").write_text(checkpoint.name.split("-")[1] + "\n")
+    (dest / "step.txt").write_text(f"{checkpoint_step(checkpoint)}\n")
     return dest
 
 
