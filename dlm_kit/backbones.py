@@ -98,7 +98,13 @@ CHAT_TEMPLATE = (
 CHAT_TAGS = ("[SYS]", "[/SYS]", "[Question]", "[/Question]", "[Answer]", "[/Answer]")
 END_OF_ANSWER = "[/Answer]"
 SAMPLING_CONFIG_FILE = "sampling_config.json"
-"""A model folder's recommended sampler settings (see :data:`dlm_kit.chat.SAMPLING_FILE`)."""
+"""A model folder's recommended sampler settings: the fields of :class:`dlm_kit.chat.SamplingConfig` as JSON.
+
+Like Hugging Face's ``generation_config.json`` for autoregressive models (which has no block
+size, remasking or threshold), written by ``SamplingConfig.save_pretrained``; read by
+:func:`load_backbone` into ``model.config.dlm_kit_sampling``. ``answer``, ``ChatSession``,
+``dlm-kit chat``/``generate``, the studio and the lm-eval model use it whenever their caller
+passes no settings (``dlm_kit.chat`` re-exports the name)."""
 """The text that ends an assistant turn; the sampler and `chat` stop there."""
 
 TINY_BACKBONES = ("minilm", "minilm-random", "tiny-bert", "tiny-modernbert", "tiny-roberta")

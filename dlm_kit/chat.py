@@ -38,7 +38,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "SamplingConfig",
-    "SAMPLING_FILE",
+    "SAMPLING_CONFIG_FILE",
     "PRESETS",
     "answer_stop_sequences",
     "find_end_of_answer",
@@ -52,16 +52,6 @@ __all__ = [
     "speed_quality_sweep",
     "speed_quality_row",
 ]
-
-
-SAMPLING_FILE = SAMPLING_CONFIG_FILE
-"""A model folder's recommended sampler settings: the fields of :class:`SamplingConfig` as JSON.
-
-Like Hugging Face's ``generation_config.json`` for autoregressive models (which has no block
-size, remasking or threshold), written by :meth:`SamplingConfig.save_pretrained`; read by
-:func:`dlm_kit.backbones.load_backbone` into ``model.config.dlm_kit_sampling``. :func:`answer`,
-:class:`ChatSession`, ``dlm-kit chat``/``generate``, the studio and the lm-eval model use it
-whenever their caller passes no settings."""
 
 
 @dataclass(frozen=True)
@@ -107,15 +97,15 @@ class SamplingConfig:
                 raise ValueError(f"SamplingConfig({name}={getattr(self, name)!r}): choose one of {allowed}.")
 
     def save_pretrained(self, folder: str | os.PathLike) -> Path:
-        """Write these settings as the folder's recommended sampler settings (:data:`SAMPLING_FILE`)."""
-        path = Path(folder) / SAMPLING_FILE
+        """Write these settings as the folder's recommended sampler settings (:data:`SAMPLING_CONFIG_FILE`)."""
+        path = Path(folder) / SAMPLING_CONFIG_FILE
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(asdict(self), indent=2) + "\n")
         return path
 
     @classmethod
     def from_dict(cls, settings: Mapping, *, where: str = "settings") -> SamplingConfig:
-        """Settings from a dict (a :data:`SAMPLING_FILE`); unknown keys are refused, naming the known ones."""
+        """Settings from a dict (a :data:`SAMPLING_CONFIG_FILE`); unknown keys are refused, naming the known ones."""
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(settings) - known)
         if unknown:
@@ -125,7 +115,7 @@ class SamplingConfig:
     @classmethod
     def from_pretrained(cls, folder: str | os.PathLike) -> SamplingConfig:
         """The recommended settings saved in ``folder`` (:meth:`save_pretrained`)."""
-        path = Path(folder) / SAMPLING_FILE
+        path = Path(folder) / SAMPLING_CONFIG_FILE
         if not path.exists():
             raise FileNotFoundError(f"{path} does not exist; the folder has no recommended sampler settings.")
         return cls.from_dict(json.loads(path.read_text()), where=str(path))
@@ -135,7 +125,7 @@ class SamplingConfig:
         """The model's recommended settings if it carries some, else the kit's defaults; and which.
 
         A model loaded by :func:`dlm_kit.backbones.load_backbone` from a folder with a
-        :data:`SAMPLING_FILE` carries its settings in ``model.config.dlm_kit_sampling``.
+        :data:`SAMPLING_CONFIG_FILE` carries its settings in ``model.config.dlm_kit_sampling``.
 
         >>> from dlm_kit.backbones import load_backbone
         >>> model, _ = load_backbone("tiny-bert", seed=0)
@@ -148,7 +138,7 @@ class SamplingConfig:
         """
         settings = getattr(getattr(model, "config", None), "dlm_kit_sampling", None)
         if settings:
-            return cls.from_dict(settings, where="model.config.dlm_kit_sampling"), f"the model's recommended settings ({SAMPLING_FILE})"
+            return cls.from_dict(settings, where="model.config.dlm_kit_sampling"), f"the model's recommended settings ({SAMPLING_CONFIG_FILE})"
         return cls(), "the kit defaults"
 
     def generate_kwargs(self) -> dict:
@@ -267,7 +257,7 @@ def answer(
 ) -> list[str]:
     """Answer each question (a string or a message list) in batches; returns the trimmed texts.
 
-    ``sampling=None`` uses the model's recommended settings (its folder's :data:`SAMPLING_FILE`)
+    ``sampling=None`` uses the model's recommended settings (its folder's :data:`SAMPLING_CONFIG_FILE`)
     or, if it has none, the kit's defaults; which one is logged at INFO level.
     """
     if isinstance(questions, str):
@@ -334,11 +324,15 @@ class ChatSession:
     dropped_turns: int = 0
     """How many of the oldest messages were dropped to keep the conversation inside the context."""
 
+    def conversation(self, text: str | None = None) -> list[dict]:
+        """The messages the model is shown: the system message (if any), the turns so far, and ``text`` as the next question."""
+        system = [{"role": "system", "content": self.system}] if self.system else []
+        return system + self.messages + ([{"role": "user", "content": text}] if text is not None else [])
+
     def _fitted_prompt(self) -> list[int]:
         limit = context_length(self.model)
-        system = [{"role": "system", "content": self.system}] if self.system else []
         while True:
-            prompt = build_prompt(self.tokenizer, system + self.messages)
+            prompt = build_prompt(self.tokenizer, self.conversation())
             if limit is None or len(prompt) + self.sampling.max_new_tokens <= limit or len(self.messages) <= 1:
                 return prompt  # a single question that is too long is refused by the sampler, naming the limit
             # drop the oldest question and its answer together, so turns stay paired

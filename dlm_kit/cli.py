@@ -226,7 +226,7 @@ def _generate(argv: list[str]) -> None:
 def _chat(argv: list[str]) -> None:
     import warnings
 
-    from .chat import ChatSession
+    from .chat import ChatSession, build_prompt
 
     args, sampling, model, tokenizer = _load_for_sampling(argv, "dlm-kit chat")
     session = ChatSession(model, tokenizer, system=args.system or None, sampling=sampling)
@@ -244,7 +244,7 @@ def _chat(argv: list[str]) -> None:
             continue
         if not text:
             continue
-        live = _LiveView(tokenizer, len(_prompt_for(session, text))) if args.live else None
+        live = _LiveView(tokenizer, len(build_prompt(tokenizer, session.conversation(text)))) if args.live else None
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
@@ -255,14 +255,6 @@ def _chat(argv: list[str]) -> None:
         for warning in caught:
             print(f"dlm-kit chat: {warning.message}", file=sys.stderr)
         print(f"bot> {reply}")
-
-
-def _prompt_for(session, text: str) -> list[int]:
-    """The prompt ids the session would send for ``text`` (for the live view's start)."""
-    from .chat import build_prompt
-
-    system = [{"role": "system", "content": session.system}] if session.system else []
-    return build_prompt(session.tokenizer, system + session.messages + [{"role": "user", "content": text}])
 
 
 @dataclass

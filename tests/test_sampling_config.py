@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from dlm_kit.backbones import add_chat_tag_tokens, load_backbone, save_delta
-from dlm_kit.chat import SAMPLING_FILE, ChatSession, SamplingConfig, answer, strip_tag_fragment, trim_answer
+from dlm_kit.chat import SAMPLING_CONFIG_FILE, ChatSession, SamplingConfig, answer, strip_tag_fragment, trim_answer
 
 
 @pytest.mark.parametrize(
@@ -30,7 +30,7 @@ def test_bad_settings_are_refused_where_they_are_made(kwargs, message):
 def test_settings_round_trip_and_unknown_keys_are_refused(tmp_path):
     config = SamplingConfig(max_new_tokens=48, block_size=8, steps=24)
     path = config.save_pretrained(tmp_path)
-    assert path.name == SAMPLING_FILE and SamplingConfig.from_pretrained(tmp_path) == config
+    assert path.name == SAMPLING_CONFIG_FILE and SamplingConfig.from_pretrained(tmp_path) == config
     path.write_text(json.dumps({"block_size": 8, "blocksize": 4}))
     with pytest.raises(ValueError, match="blocksize"):
         SamplingConfig.from_pretrained(tmp_path)
