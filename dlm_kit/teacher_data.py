@@ -90,7 +90,7 @@ def answer_problem(answer: str, *, question_type: str | None = None) -> str | No
 def _filtered(path: Path) -> tuple[list[dict], Counter]:
     meta = {row["prompt"]: row for row in teacher_prompts()}
     kept, dropped, seen_answers = [], Counter(), set()
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for line in path.read_text(encoding="utf-8").splitlines():
         if not line.strip():
             continue
         record = json.loads(line)
