@@ -26,7 +26,7 @@ import bz2
 import json
 import random
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -243,7 +243,8 @@ def tokenize_chat(
     >>> ex["labels"][: ex["prompt_length"]] == [-100] * ex["prompt_length"]
     True
     """
-    if not messages or messages[-1]["role"] != "assistant":
+    _check_messages(messages)
+    if messages[-1]["role"] != "assistant":
         raise DataFormatError("tokenize_chat: the last message must be the assistant's answer.")
     prompt_text = tokenizer.apply_chat_template(list(messages[:-1]), add_generation_prompt=True, tokenize=False)
     full_text = tokenizer.apply_chat_template(list(messages), tokenize=False)
@@ -263,6 +264,28 @@ def tokenize_chat(
     return {"input_ids": input_ids, "labels": labels, "prompt_length": len(prompt_ids)}
 
 
+_ROLES = ("system", "user", "assistant")
+
+
+def _check_messages(messages: Sequence[dict[str, str]]) -> None:
+    """A DataFormatError naming the first message that is not ``{"role": ..., "content": str}``."""
+    if isinstance(messages, (str, bytes)) or not isinstance(messages, Sequence) or not messages:
+        raise DataFormatError(
+            f"tokenize_chat: expected a non-empty list of messages like [{{'role': 'user', 'content': '...'}}, "
+            f"{{'role': 'assistant', 'content': '...'}}], got {type(messages).__name__} {str(messages)[:60]!r}."
+        )
+    for i, message in enumerate(messages):
+        problem = None
+        if not isinstance(message, Mapping):
+            problem = f"is a {type(message).__name__}, not a dict"
+        elif message.get("role") not in _ROLES:
+            problem = f"has role {message.get('role')!r} (fields {sorted(message)}); the role must be one of {_ROLES}"
+        elif not isinstance(message.get("content"), str):
+            problem = f"has content {message.get('content')!r}; the content must be a string"
+        if problem:
+            raise DataFormatError(f"tokenize_chat: message {i} {problem}.")
+
+
 def tokenize_chat_dataset(
     dataset: datasets.Dataset, tokenizer: PreTrainedTokenizerBase, *, max_length: int | None = None
 ) -> datasets.Dataset:
@@ -273,11 +296,14 @@ def tokenize_chat_dataset(
             f"tokenize_chat_dataset: the dataset has columns {columns}; it needs a 'messages' column of chat "
             "messages (dlm_kit.data.load_chat_dataset makes one from Alpaca, Tulu or JSON records)."
         )
-    tokenized = dataset.map(
-        lambda row: tokenize_chat(row["messages"], tokenizer),
-        remove_columns=dataset.column_names,
-        desc="Tokenising conversations",
-    )
+    def tokenize_row(row: dict, index: int) -> dict[str, list[int]]:
+        try:
+            return tokenize_chat(row["messages"], tokenizer)
+        except DataFormatError as error:  # say which row, as a JSONL error says which line
+            raise DataFormatError(f"row {index}: {error}") from None
+
+    tokenized = dataset.map(tokenize_row, with_indices=True, remove_columns=dataset.column_names,
+                            desc="Tokenising conversations")
     if max_length is not None:
         before = len(tokenized)
         tokenized = tokenized.filter(lambda row: len(row["input_ids"]) <= max_length)

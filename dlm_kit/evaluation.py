@@ -219,7 +219,7 @@ class DiffusionLM(LM):
     ``model_args`` (all optional but ``pretrained``): ``pretrained`` a folder, hub id or kit
     name (``tiny-chat``); ``mc_num`` Monte Carlo samples per log-likelihood request (32);
     ``batch_size`` rows per forward pass; ``device``; ``dtype`` (float32 | bfloat16 | float16);
-    ``max_length`` (default: the model's positions); sampler settings for ``generate_until``:
+    ``max_length`` (default and upper bound: the model's positions); sampler settings for ``generate_until``:
     ``max_new_tokens`` (lm-eval's ``max_gen_toks`` wins when a task sets it, rounded up to whole
     blocks), ``block_size`` (default: the whole answer), ``steps`` (default: one token per step),
     ``threshold``, ``temperature``, ``remasking``, ``cfg_scale`` (those not given come from the
@@ -287,7 +287,7 @@ class DiffusionLM(LM):
         self.mc_num = int(mc_num)
         self.batch_size = 32 if str(batch_size).startswith("auto") else int(batch_size)
         positions = context_length(model)  # RoBERTa takes fewer tokens than max_position_embeddings
-        self.max_length = int(max_length) if max_length else positions
+        self.max_length = self._check_max_length(max_length, positions)
         # settings not given here come from the model's recommended ones (sampling_config.json), if any
         recommended, self.sampling_source = SamplingConfig.for_model(model)
         given = lambda value: value not in (None, "", "None")  # noqa: E731
@@ -302,6 +302,8 @@ class DiffusionLM(LM):
         )
         logger.info("DiffusionLM: generation settings not given in model_args come from %s", self.sampling_source)
         self.max_new_tokens = int(max_new_tokens)
+        if self.max_new_tokens < 1:
+            raise ValueError(f"max_new_tokens={max_new_tokens!r}: generate_until needs at least 1 new token; e.g. max_new_tokens=64.")
         self.seed = int(seed)
         window = self.max_length or 512
         self.rolling_context = window // 2 if rolling_context in (None, "", "None") else int(rolling_context)
@@ -311,6 +313,20 @@ class DiffusionLM(LM):
         self.fast_likelihood = str(fast_likelihood).lower() in ("true", "1")
         self._warned_template = False
         self._generation_prompt = self._last_word_of_generation_prompt()
+
+    @staticmethod
+    def _check_max_length(max_length: Any, positions: int | None) -> int | None:
+        """``max_length`` from model_args: the model's positions when unset, clamped to them when larger."""
+        if max_length in (None, "", "None", 0, "0"):
+            return positions
+        value = int(max_length)
+        if value < 2:
+            raise ValueError(f"max_length={max_length!r}: needs at least 2 positions (one context token and one new "
+                             f"token); leave it unset for the model's {positions}.")
+        if positions is not None and value > positions:
+            logger.warning("max_length=%d is more than the model's %d positions: using %d.", value, positions, positions)
+            return positions
+        return value
 
     def _last_word_of_generation_prompt(self) -> str | None:
         """The last word the chat template writes after a user turn (e.g. "[Answer]"), or None.
@@ -384,6 +400,9 @@ class DiffusionLM(LM):
     # -- generation --------------------------------------------------------------------------------
     def _sampler_settings(self, gen_kwargs: dict) -> dict:
         wanted = int(gen_kwargs.get("max_gen_toks", self.max_new_tokens))
+        if wanted < 1:
+            raise ValueError(f"max_gen_toks={wanted}: generate_until needs at least 1 new token "
+                             "(lm-eval --gen_kwargs max_gen_toks=N with N >= 1).")
         block = self.sampling["block_size"] or wanted
         canvas = -(-wanted // block) * block
         if self.max_length is not None and canvas >= self.max_length:
@@ -443,5 +462,9 @@ class DiffusionLM(LM):
         return replies
 
     def _is_templated(self, context: str) -> bool:
-        """Does the context end with the chat template's generation prompt (e.g. "[Answer]")?"""
-        return context.rstrip().endswith(self._generation_prompt)
+        """Does the context end with the chat template's generation prompt (e.g. "[Answer]")?
+
+        True when there is nothing to check against (no template, or one that writes nothing after
+        the user's turn).
+        """
+        return self._generation_prompt is None or context.rstrip().endswith(self._generation_prompt)

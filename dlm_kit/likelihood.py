@@ -27,6 +27,7 @@ the same numbers up to float rounding. Every function accepts an empty context.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Sequence
 from itertools import combinations
@@ -36,9 +37,11 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .heads import masked_lm_logits
-from .positions import position_ids
+from .positions import context_length, position_ids
 
 __all__ = ["encode_pair", "exact_loglikelihood", "mc_loglikelihood", "rolling_windows", "is_greedy"]
+
+logger = logging.getLogger(__name__)
 
 
 def encode_pair(tokenizer, context: str, continuation: str) -> tuple[list[int], list[int]]:
@@ -149,6 +152,20 @@ def _check_lengths(contexts, continuations, max_length: int | None):
             )
 
 
+def _model_max_length(model, max_length: int | None) -> int | None:
+    """``max_length`` within the model's context: its positions when None, clamped (with a warning) when larger."""
+    limit = context_length(model)
+    if max_length is None:
+        return limit
+    if not isinstance(max_length, int) or isinstance(max_length, bool) or max_length < 1:
+        raise ValueError(f"max_length={max_length!r}: must be a positive int (positions per scored row), or None for the model's.")
+    if limit is not None and max_length > limit:
+        logger.warning("max_length=%d is more than the model's %d positions: using %d (older context tokens are dropped).",
+                       max_length, limit, limit)
+        return limit
+    return max_length
+
+
 def _fit(context: Sequence[int], continuation: Sequence[int], max_length: int | None) -> list[int]:
     """Drop the oldest context tokens so that context + continuation fits the model (maybe all)."""
     if max_length is None or len(context) + len(continuation) <= max_length:
@@ -174,13 +191,15 @@ def exact_loglikelihood(
     log-likelihood averaged over all L! generation orders (exact for L = 1; for a model whose
     conditionals agree with one joint distribution, exact for every L). Costs 2**L - 1 rows per
     continuation: for short continuations and for checking :func:`mc_loglikelihood`. Contexts
-    longer than ``max_length`` minus the continuation lose their oldest tokens.
+    longer than ``max_length`` (default and upper bound: the model's positions) minus the
+    continuation lose their oldest tokens.
 
     >>> from dlm_kit.backbones import load_backbone
     >>> model, tok = load_backbone("tiny-bert", seed=0)
     >>> exact_loglikelihood(model.eval(), [[], [5]], [[7], [7]], mask_token_id=tok.mask_token_id)[0] < 0
     True
     """
+    max_length = _model_max_length(model, max_length)
     _check_lengths(contexts, continuations, max_length)
     pad = mask_token_id if pad_token_id is None else pad_token_id
     totals = [0.0] * len(contexts)
@@ -235,6 +254,7 @@ def mc_loglikelihood(
     """
     if not isinstance(num_samples, int) or num_samples < 1:
         raise ValueError(f"num_samples={num_samples!r}: must be a positive int (Monte Carlo samples per request).")
+    max_length = _model_max_length(model, max_length)
     _check_lengths(contexts, continuations, max_length)
     pad = mask_token_id if pad_token_id is None else pad_token_id
     generator = generator or torch.Generator().manual_seed(0)
@@ -338,6 +358,7 @@ def is_greedy(
     >>> is_greedy(model.eval(), [[5, 6], []], [[7, 8], [9]], mask_token_id=tok.mask_token_id)
     [False, False]
     """
+    max_length = _model_max_length(model, max_length)
     _check_lengths(contexts, continuations, max_length)
     pad = mask_token_id if pad_token_id is None else pad_token_id
     device = next(model.parameters()).device

@@ -16,9 +16,11 @@ positions to such models: token i of a row sits at ``padding_idx + 1 + i`` whate
 
 from __future__ import annotations
 
+import numbers
+
 import torch
 
-__all__ = ["position_ids", "position_offset"]
+__all__ = ["context_length", "position_ids", "position_offset"]
 
 
 def position_offset(model: torch.nn.Module) -> int:
@@ -52,3 +54,23 @@ def position_ids(
         return None
     mask = torch.ones_like(input_ids) if attention_mask is None else attention_mask.long()
     return mask.cumsum(dim=1) * mask + (offset - 1)  # padding sits at padding_idx = offset - 1
+
+
+def context_length(model: torch.nn.Module) -> int | None:
+    """How many tokens, prompt and new together, `model` takes; None if its config sets no limit.
+
+    `model.config.max_position_embeddings`, less the position ids that RoBERTa-style models skip:
+    they number positions from `pad_token_id + 1`, so only `max_position_embeddings -
+    pad_token_id - 1` tokens fit (BERT and ModernBERT take all of them).
+
+    Example:
+        >>> from transformers import RobertaConfig, RobertaForMaskedLM
+        >>> config = RobertaConfig(vocab_size=32, hidden_size=8, num_hidden_layers=1, num_attention_heads=1,
+        ...                        intermediate_size=8, max_position_embeddings=514, pad_token_id=1)
+        >>> context_length(RobertaForMaskedLM(config))
+        512
+    """
+    limit = getattr(model.config, "max_position_embeddings", None)
+    if not isinstance(limit, numbers.Integral):
+        return None
+    return int(limit) - position_offset(model)

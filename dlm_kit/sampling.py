@@ -57,7 +57,7 @@ import torch.nn.functional as F
 
 from .heads import masked_lm_logits, split_masked_lm
 from .layerwise import LayerwiseEncoder
-from .positions import position_ids, position_offset  # position_offset: re-exported
+from .positions import context_length, position_ids, position_offset  # context_length, position_offset: re-exported
 
 __all__ = ["Cache", "GenerationOutput", "GenerationStep", "Mode", "Remasking", "context_length", "generate", "position_offset"]
 
@@ -345,26 +345,6 @@ def check_mode(mode: str) -> str:
     if mode not in _MODES:
         raise ValueError(f"mode={mode!r}: allowed values are {_MODES} ('exact' = the reference's tokens).")
     return mode
-
-
-def context_length(model: torch.nn.Module) -> int | None:
-    """How many tokens, prompt and new together, `model` takes; None if its config sets no limit.
-
-    `model.config.max_position_embeddings`, less the position ids that RoBERTa-style models skip:
-    they number positions from `pad_token_id + 1`, so only `max_position_embeddings -
-    pad_token_id - 1` tokens fit (BERT and ModernBERT take all of them).
-
-    Example:
-        >>> from transformers import RobertaConfig, RobertaForMaskedLM
-        >>> config = RobertaConfig(vocab_size=32, hidden_size=8, num_hidden_layers=1, num_attention_heads=1,
-        ...                        intermediate_size=8, max_position_embeddings=514, pad_token_id=1)
-        >>> context_length(RobertaForMaskedLM(config))
-        512
-    """
-    limit = getattr(model.config, "max_position_embeddings", None)
-    if not isinstance(limit, numbers.Integral):
-        return None
-    return int(limit) - position_offset(model)
 
 
 def _position_ids(model: torch.nn.Module, batch: int, length: int, device: torch.device) -> torch.Tensor | None:
@@ -791,9 +771,15 @@ def _check_prompts(
             f"positions exceed the model's context of {limit} ({source}); " + " or ".join(fixes) + "."
         )
     real = torch.arange(p_max, device=prompts.device) < lengths[:, None]
-    vocab = getattr(config, "vocab_size", None)
+    embeddings = model.get_input_embeddings() if hasattr(model, "get_input_embeddings") else None
+    vocab = getattr(embeddings, "num_embeddings", None) or getattr(config, "vocab_size", None)
     if vocab is not None and bool(((prompts < 0) | (prompts >= vocab))[real].any()):
-        raise ValueError(f"input_ids: token ids must be in [0, vocab_size={vocab}).")
+        worst = int(prompts[real].max()) if bool((prompts >= vocab)[real].any()) else int(prompts[real].min())
+        raise ValueError(
+            f"input_ids: token id {worst} is outside the model's vocabulary [0, {vocab}). A tokenizer with more "
+            "tokens than the model's embeddings (tokens added after loading?) needs "
+            "model.resize_token_embeddings(len(tokenizer)); or load both with dlm_kit.backbones.load_backbone."
+        )
     if bool((prompts == mask_id)[real].any()):
         raise ValueError(
             f"input_ids: the prompt contains mask_token_id={mask_id}; the sampler only fills the "

@@ -42,7 +42,7 @@ from transformers import (
 
 from .data import IGNORE_INDEX, SFTCollator
 from .heads import masked_lm_logits
-from .positions import position_ids, position_offset
+from .positions import context_length, position_ids, position_offset
 from .quiet import quiet
 from .masking import MaskingConfig, corrupt, masked_diffusion_loss
 
@@ -339,7 +339,7 @@ def train(
         )
     # measured before training so that an unusual dataset fails now, not after a long run
     mean_length = _mean_example_length(train_dataset)
-    _check_lengths(model, train_dataset)
+    _check_rows(model, train_dataset)
     if config.gradient_checkpointing:
         model.gradient_checkpointing_enable()
     if config.compile:
@@ -450,20 +450,28 @@ def _write_run_record(config: TrainConfig, trainer: Trainer, history: _LossHisto
         json.dump(record, f, indent=2)
 
 
-def _check_lengths(model: PreTrainedModel, dataset) -> None:
-    """Refuse, before step 1, a row longer than the model's positions (it would crash the run at its batch)."""
-    from .sampling import context_length
-
+def _check_rows(model: PreTrainedModel, dataset) -> None:
+    """Refuse, before step 1, a row the model cannot take: longer than its positions, or with a
+    token id past its embeddings (a tokenizer that grew after the model was loaded). Either would
+    crash the run at that row's batch."""
     limit = context_length(model)
-    if limit is None or not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
+    vocab = model.get_input_embeddings().num_embeddings
+    if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
         return
-    lengths = dataset["input_ids"] if hasattr(dataset, "column_names") else [ex["input_ids"] for ex in dataset]
-    for index, ids in enumerate(lengths):
-        if len(ids) > limit:
+    rows = dataset["input_ids"] if hasattr(dataset, "column_names") else [ex["input_ids"] for ex in dataset]
+    for index, ids in enumerate(rows):
+        if limit is not None and len(ids) > limit:
             raise ValueError(
                 f"train_dataset row {index} has {len(ids)} tokens, more than the {limit} positions of "
                 f"{type(model).__name__}; it would crash training at its batch. Drop long rows first: "
                 f"dlm_kit.data.tokenize_chat_dataset(..., max_length={limit}) (dlm-kit train: --max_length {limit})."
+            )
+        if len(ids) and (max(ids) >= vocab or min(ids) < 0):
+            raise ValueError(
+                f"train_dataset row {index} holds token id {max(ids) if max(ids) >= vocab else min(ids)}, outside the "
+                f"model's {vocab} embeddings: the tokenizer has more tokens than the model (tokens added after "
+                "loading?). Call model.resize_token_embeddings(len(tokenizer)) before training, or load both "
+                "with dlm_kit.backbones.load_backbone."
             )
 
 

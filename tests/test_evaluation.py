@@ -377,3 +377,40 @@ def test_generation_stops_at_the_end_of_answer_tag_without_changing_answers(chat
     monkeypatch.setattr(evaluation, "answer_stop_sequences", lambda tokenizer: [])
     assert lm.generate_until(requests, disable_tqdm=True) == stopped
     assert set(passes) == {"with stops", "without"}  # the tag was passed to the sampler, then not
+
+
+def test_generate_until_without_a_chat_template_generates(chat_model):
+    """A tokenizer with no chat template: contexts cannot be checked, so none is called untemplated."""
+    model, tok = chat_model
+    plain = copy.deepcopy(tok)
+    plain.chat_template = None
+    lm = DiffusionLM(pretrained=model, tokenizer=plain)
+    (reply,) = lm.generate_until([_request("Copy the letters: k a w", {"until": [], "max_gen_toks": 4})], disable_tqdm=True)
+    assert isinstance(reply, str)
+
+
+def test_no_room_to_generate_is_refused_by_name(chat_model):
+    model, tok = chat_model
+    with pytest.raises(ValueError, match="max_length=1"):
+        DiffusionLM(pretrained=model, tokenizer=tok, max_length=1)
+    with pytest.raises(ValueError, match="max_new_tokens=0"):
+        DiffusionLM(pretrained=model, tokenizer=tok, max_new_tokens=0)
+    lm = DiffusionLM(pretrained=model, tokenizer=tok)
+    with pytest.raises(ValueError, match="max_gen_toks=0"):
+        lm.generate_until([_request("Copy the letters: k a w", {"until": [], "max_gen_toks": 0})], disable_tqdm=True)
+
+
+def test_a_max_length_beyond_the_model_is_clamped_to_its_positions(chat_model, caplog):
+    """max_length past the model's positions (or unset, in the scoring functions) never reaches the model."""
+    model, tok = chat_model
+    positions = model.config.max_position_embeddings
+    with caplog.at_level("WARNING"):
+        lm = DiffusionLM(pretrained=model, tokenizer=tok, max_length=positions * 4)
+    assert lm.max_length == positions and f"max_length={positions * 4}" in caplog.text
+    context, continuation = list(range(5, 5 + positions + 20)), [7, 8]
+    mask = tok.mask_token_id
+    unset = mc_loglikelihood(model, [context], [continuation], mask_token_id=mask, num_samples=3)
+    cut = mc_loglikelihood(model, [context[-(positions - 2):]], [continuation], mask_token_id=mask, num_samples=3)
+    assert unset == cut
+    assert is_greedy(model, [context], [continuation], mask_token_id=mask, max_length=positions * 4) == \
+        is_greedy(model, [context[-(positions - 2):]], [continuation], mask_token_id=mask)

@@ -256,3 +256,41 @@ def test_gif_columns_must_be_positive(tmp_path):
                    return_history=True)
     with pytest.raises(ValueError, match="columns=0"):
         save_denoising_gif(out, tok, str(tmp_path / "x.gif"), columns=0)
+
+
+@pytest.mark.parametrize("messages, says", [
+    ([{"content": "hi"}, {"role": "assistant", "content": "yo"}], "message 0 has role None"),
+    ([{"role": "user", "content": None}, {"role": "assistant", "content": "yo"}], "message 0 has content None"),
+    ([{"role": "robot", "content": "hi"}, {"role": "assistant", "content": "yo"}], "role 'robot'"),
+    ("hello", "list of messages"),
+    ([], "list of messages"),
+])
+def test_a_malformed_message_is_named(messages, says, tiny_tokenizer):
+    from dlm_kit.data import DataFormatError, tokenize_chat
+
+    with pytest.raises(DataFormatError, match=says):
+        tokenize_chat(messages, tiny_tokenizer)
+
+
+def test_a_dataset_row_with_a_message_without_role_is_named(tiny_tokenizer):
+    import datasets
+
+    from dlm_kit.data import DataFormatError, tokenize_chat_dataset
+
+    rows = {"messages": [[{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}],
+                         [{"content": "a"}, {"role": "assistant", "content": "b"}]]}
+    with pytest.raises(DataFormatError, match="row 1: tokenize_chat: message 0 has role None"):
+        tokenize_chat_dataset(datasets.Dataset.from_list([{"messages": m} for m in rows["messages"]]), tiny_tokenizer)
+
+
+def test_a_tokenizer_larger_than_the_model_is_refused_with_the_fix(tmp_path):
+    from dlm_kit.chat import answer
+    from dlm_kit.training import TrainConfig, train
+
+    model, tok = load_backbone("tiny-bert", seed=0)
+    rows = [{"input_ids": [5, 6, 7], "labels": [5, 6, 7]}, {"input_ids": [5, 9999], "labels": [5, 9999]}]
+    with pytest.raises(ValueError, match="row 1 holds token id 9999.*resize_token_embeddings"):
+        train(model, tok, rows, config=TrainConfig(output_dir=str(tmp_path), max_steps=1, batch_size=2, progress_bar=False))
+    tok.add_tokens([f"brandnew{i}" for i in range(5000)])
+    with pytest.raises(ValueError, match="outside the model's vocabulary.*resize_token_embeddings"):
+        answer(model.eval(), tok, ["brandnew4999 brandnew4998"])
