@@ -364,6 +364,11 @@ class SFTCollator:
     def __call__(self, examples: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
         if not examples:
             raise ValueError("SFTCollator: an empty batch; pass at least one tokenised example.")
+        for ex in examples:
+            if not (isinstance(ex, Mapping) and "input_ids" in ex and "labels" in ex):
+                got = f"fields {sorted(ex)}" if isinstance(ex, Mapping) else f"a {type(ex).__name__}"
+                raise ValueError(f"SFTCollator: an example without 'input_ids' and 'labels' ({got}); "
+                                 "tokenise chat rows with dlm_kit.data.tokenize_chat_dataset first.")
         eos, pad = self.tokenizer.eos_token_id, self.tokenizer.pad_token_id
         extra = 1 if self.pad_policy == "single_eos" else 0
         longest = max(len(ex["input_ids"]) for ex in examples) + extra

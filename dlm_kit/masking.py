@@ -286,6 +286,10 @@ def loss_at_mask_ratios(
 
 def _default_collate(examples: list[dict]) -> dict[str, torch.Tensor]:
     """Stack equal-length examples (pretraining blocks); SFT data should pass an SFTCollator."""
+    missing = sorted({"input_ids", "labels"} - set(examples[0])) if isinstance(examples[0], dict) else ["a dict"]
+    if missing:
+        raise ValueError(f"loss_at_mask_ratios: examples need 'input_ids' and 'labels' (missing {missing}); "
+                         "tokenise them with dlm_kit.data.tokenize_chat_dataset or group_texts.")
     lengths = {len(ex["input_ids"]) for ex in examples}
     if len(lengths) > 1:
         raise ValueError(

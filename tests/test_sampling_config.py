@@ -294,3 +294,15 @@ def test_a_tokenizer_larger_than_the_model_is_refused_with_the_fix(tmp_path):
     tok.add_tokens([f"brandnew{i}" for i in range(5000)])
     with pytest.raises(ValueError, match="outside the model's vocabulary.*resize_token_embeddings"):
         answer(model.eval(), tok, ["brandnew4999 brandnew4998"])
+
+
+def test_examples_without_labels_are_named_in_every_path(tiny_tokenizer):
+    from dlm_kit.data import SFTCollator
+    from dlm_kit.masking import loss_at_mask_ratios
+
+    rows = [{"input_ids": [5, 6, 7]}]
+    with pytest.raises(ValueError, match="'input_ids' and 'labels'"):
+        SFTCollator(tiny_tokenizer)(rows)
+    model, _ = load_backbone("tiny-bert", seed=0)
+    with pytest.raises(ValueError, match=r"missing \['labels'\]"):
+        loss_at_mask_ratios(model, rows, mask_token_id=tiny_tokenizer.mask_token_id)
