@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Literal
 
 import torch
+from safetensors import SafetensorError
 from transformers import (
     AutoConfig,
     AutoModelForMaskedLM,
@@ -483,8 +484,12 @@ def _from_pretrained_quietly(
     kit's ``minilm``, whose new head the module docstring documents). Unused weights are
     harmless and not reported.
     """
-    with quiet():  # no weight table, no "Loading weights" bar per small model in notebook outputs
-        model, info = AutoModelForMaskedLM.from_pretrained(path, dtype=dtype, output_loading_info=True, **kw)
+    try:
+        with quiet():  # no weight table, no "Loading weights" bar per small model in notebook outputs
+            model, info = AutoModelForMaskedLM.from_pretrained(path, dtype=dtype, output_loading_info=True, **kw)
+    except SafetensorError as err:  # a truncated or foreign weights file: say which folder
+        raise ValueError(f"{path}: cannot read the saved weights ({err}); the weights file is damaged or incomplete "
+                         "(an interrupted download or copy?). Re-download or re-save the model.") from err
     missing = sorted(info.get("missing_keys") or ())
     if missing and not new_head_expected:
         warnings.warn(

@@ -306,3 +306,13 @@ def test_examples_without_labels_are_named_in_every_path(tiny_tokenizer):
     model, _ = load_backbone("tiny-bert", seed=0)
     with pytest.raises(ValueError, match=r"missing \['labels'\]"):
         loss_at_mask_ratios(model, rows, mask_token_id=tiny_tokenizer.mask_token_id)
+
+
+def test_a_truncated_weights_file_in_a_saved_folder_names_the_folder(tmp_path):
+    model, tok = load_backbone("tiny-bert", seed=0)
+    model.save_pretrained(tmp_path)
+    tok.save_pretrained(tmp_path)
+    weights = tmp_path / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    with pytest.raises(ValueError, match=f"{tmp_path}: cannot read the saved weights.*damaged"):
+        load_backbone(str(tmp_path))
