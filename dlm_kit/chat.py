@@ -79,6 +79,8 @@ class SamplingConfig:
     reference's tokens, its accuracy is in docs/performance.md); 'none' is exact."""
     compile: bool | str = False
     """torch.compile the encoder (fast mode): True, or a mode such as 'reduce-overhead' (CUDA graphs)."""
+    repetition_penalty: float = 1.0
+    """> 1 makes words the answer already holds less likely elsewhere (Hugging Face's convention); 1.0 = off."""
 
     def __post_init__(self) -> None:
         # checked where the settings are made, so a bad value never runs silently as a default
@@ -89,6 +91,9 @@ class SamplingConfig:
                                  + ("" if name == "max_new_tokens" else f", or None for the default (max_new_tokens)") + ".")
         if not self.temperature >= 0:
             raise ValueError(f"SamplingConfig(temperature={self.temperature!r}): use 0 (greedy) or a positive temperature.")
+        if not 0 < self.repetition_penalty < float("inf"):
+            raise ValueError(f"SamplingConfig(repetition_penalty={self.repetition_penalty!r}): use a number > 0 "
+                             "(1.0 = off; 1.1-1.5 discourages repeated words).")
         if self.threshold is not None and not 0 < self.threshold <= 1:
             raise ValueError(f"SamplingConfig(threshold={self.threshold!r}): use a confidence in (0, 1], e.g. 0.9, or None.")
         for name, allowed in (("remasking", ("low_confidence", "random")), ("mode", ("exact", "fast")),

@@ -222,7 +222,7 @@ class DiffusionLM(LM):
     ``max_length`` (default and upper bound: the model's positions); sampler settings for ``generate_until``:
     ``max_new_tokens`` (lm-eval's ``max_gen_toks`` wins when a task sets it, rounded up to whole
     blocks), ``block_size`` (default: the whole answer), ``steps`` (default: one token per step),
-    ``threshold``, ``temperature``, ``remasking``, ``cfg_scale`` (those not given come from the
+    ``threshold``, ``temperature``, ``remasking``, ``cfg_scale``, ``repetition_penalty`` (those not given come from the
     model's recommended settings, its folder's ``sampling_config.json``, else the kit's
     defaults); ``seed``; for scoring:
     ``rolling_context`` tokens of context per later window of ``loglikelihood_rolling`` (default
@@ -252,6 +252,7 @@ class DiffusionLM(LM):
         temperature: float | None = None,
         remasking: str | None = None,
         cfg_scale: float | None = None,
+        repetition_penalty: float | None = None,
         seed: int = 0,
         rolling_context: int | None = None,
         fast_likelihood: bool | str = True,
@@ -298,6 +299,7 @@ class DiffusionLM(LM):
             temperature=float(temperature) if given(temperature) else recommended.temperature,
             remasking=remasking if given(remasking) else recommended.remasking,
             cfg_scale=float(cfg_scale) if given(cfg_scale) else recommended.cfg_scale,
+            repetition_penalty=float(repetition_penalty) if given(repetition_penalty) else recommended.repetition_penalty,
             mode=check_mode(mode),
         )
         logger.info("DiffusionLM: generation settings not given in model_args come from %s", self.sampling_source)

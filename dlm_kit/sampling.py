@@ -59,7 +59,8 @@ from .heads import masked_lm_logits, split_masked_lm
 from .layerwise import LayerwiseEncoder
 from .positions import context_length, position_ids, position_offset  # context_length, position_offset: re-exported
 
-__all__ = ["Cache", "GenerationOutput", "GenerationStep", "Mode", "Remasking", "context_length", "generate", "position_offset"]
+__all__ = ["Cache", "GenerationOutput", "GenerationStep", "Mode", "Remasking", "context_length", "generate", "penalize_repeats",
+           "position_offset", "written_tokens"]
 
 Remasking = Literal["low_confidence", "random"]
 _REMASKING = ("low_confidence", "random")
@@ -135,6 +136,7 @@ def generate(
     stop_sequences: Sequence[Sequence[int]] = (),
     cache: Cache = "none",
     compile: bool | str = False,
+    repetition_penalty: float = 1.0,
 ) -> GenerationOutput:
     """Generate `max_new_tokens` tokens after each prompt with a masked LM.
 
@@ -195,6 +197,12 @@ def generate(
             graphs on a GPU): fast mode runs the encoder on the whole canvas under
             `torch.compile`. Rows then stay in the batch to the end (fixed shapes, no
             recompilation); the first call compiles (tens of seconds), later ones reuse it.
+        repetition_penalty: > 1 makes a token already written in the row's answer less likely
+            at every other position (Hugging Face's `repetition_penalty`: a positive logit is
+            divided by it, a negative one multiplied; :func:`penalize_repeats`). Only the
+            answer counts, not the prompt (an answer may reuse the question's words); EOS, the
+            pad id and the stop sequences' tokens are exempt (padding an answer repeats EOS).
+            1.0 (default) changes nothing.
 
     Returns:
         GenerationOutput with `.sequences` [B, P_max + max_new_tokens] (layout in its docstring),
@@ -219,7 +227,7 @@ def generate(
         (torch.Size([2, 11]), torch.Size([2, 8]), 8)
     """
     config = model.config
-    _check_settings(max_new_tokens, steps, block_size, temperature, remasking, cfg_scale, threshold)
+    _check_settings(max_new_tokens, steps, block_size, temperature, remasking, cfg_scale, threshold, repetition_penalty)
     check_mode(mode)
     if cache not in _CACHES:
         raise ValueError(f"cache={cache!r}: allowed values are {_CACHES} ('none' = exact forward passes).")
@@ -262,6 +270,8 @@ def generate(
     stopping = eos_id is not None or bool(stops)
     ends = ([[eos_id]] if eos_id is not None else []) + stops
     want_prob = remasking == "low_confidence" or return_history or on_step is not None
+    # tokens a repeat does not count for: padding an answer with EOS, a stop tag, masks, pads
+    exempt = sorted({mask_id, pad_id, fill_id, *(t for stop in stops for t in stop)})
 
     num_blocks = max_new_tokens // block_size
     steps_per_block = steps // num_blocks
@@ -304,6 +314,9 @@ def generate(
 
             logits = forward.candidate_logits(xw, in_prompt_w, cand)
             nfe += 2 if cfg_scale > 0 else 1
+            if repetition_penalty != 1.0:
+                written = written_tokens(xw, in_new_w, logits.shape[-1], exempt)
+                logits = penalize_repeats(logits, written[cand.nonzero()[:, 0]], repetition_penalty)
             tokens, prob = _predict(logits, temperature, generator, want_prob)  # [M], [M]
             proposal = xw.masked_scatter(cand, tokens)  # [R, L], every candidate filled in
             score = _ranking_score(cand, prob, remasking, generator)  # [R, L]
@@ -481,6 +494,38 @@ def _predict(
     return tokens, F.softmax(logits, dim=-1).gather(-1, tokens[:, None]).squeeze(-1)
 
 
+def written_tokens(canvas: torch.Tensor, in_answer: torch.Tensor, vocab_size: int, exempt: Sequence[int] = ()) -> torch.Tensor:
+    """Bool [R, V]: which tokens each canvas row [R, L] has written at its answer positions.
+
+    ``in_answer`` [R, L] marks the answer positions; a token in ``exempt`` (the mask id, EOS,
+    padding) never counts.
+
+    >>> canvas = torch.tensor([[1, 4, 4, 0], [1, 2, 0, 0]])  # 0 = mask
+    >>> written_tokens(canvas, canvas != 1, 5, exempt=[0]).int()
+    tensor([[0, 0, 0, 0, 1],
+            [0, 0, 1, 0, 0]], dtype=torch.int32)
+    """
+    ids = torch.where(in_answer, canvas, exempt[0] if exempt else 0)
+    written = torch.zeros(canvas.shape[0], vocab_size, dtype=torch.bool, device=canvas.device)
+    written.scatter_(1, ids, in_answer)
+    if exempt:
+        written[:, list(exempt)] = False
+    return written
+
+
+def penalize_repeats(logits: torch.Tensor, written: torch.Tensor, penalty: float) -> torch.Tensor:
+    """Hugging Face's repetition penalty: logits [M, V] of tokens ``written`` [M, V] made less likely.
+
+    A positive logit is divided by ``penalty``, a negative one multiplied by it, so a written
+    token always loses probability for ``penalty > 1``.
+
+    >>> penalize_repeats(torch.tensor([[2.0, -1.0, 3.0]]), torch.tensor([[True, True, False]]), 2.0)
+    tensor([[ 1., -2.,  3.]])
+    """
+    penalized = torch.where(logits > 0, logits / penalty, logits * penalty)
+    return torch.where(written, penalized, logits)
+
+
 def _ranking_score(
     candidates: torch.Tensor,
     prob: torch.Tensor | None,
@@ -640,6 +685,7 @@ def _check_settings(
     remasking: str,
     cfg_scale: float,
     threshold: float | None,
+    repetition_penalty: float = 1.0,
 ) -> None:
     """Raise ValueError, naming the argument and the fix, for settings the sampler can't run."""
     for name, value in [("max_new_tokens", max_new_tokens), ("steps", steps), ("block_size", block_size)]:
@@ -666,6 +712,9 @@ def _check_settings(
         raise ValueError(f"temperature={temperature!r}: must be >= 0 and finite (0 = argmax, no sampling).")
     if not 0 <= cfg_scale < math.inf:
         raise ValueError(f"cfg_scale={cfg_scale!r}: must be >= 0 and finite (0 = no guidance).")
+    if not 0 < repetition_penalty < math.inf:
+        raise ValueError(f"repetition_penalty={repetition_penalty!r}: must be > 0 and finite "
+                         "(1.0 = off; 1.1-1.5 discourages repeated words).")
     if threshold is not None:
         if not 0 < threshold <= 1:
             raise ValueError(

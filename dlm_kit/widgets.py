@@ -229,6 +229,8 @@ class DenoisingStudio:
         self.threshold = widgets.FloatSlider(value=start.threshold or 1.0, min=0.05, max=1.0, step=0.05, description="threshold")
         self.use_threshold = widgets.Checkbox(value=start.threshold is not None, description="threshold decoding")
         self.temperature = widgets.FloatSlider(value=start.temperature, min=0.0, max=2.0, step=0.1, description="temperature")
+        self.repetition_penalty = widgets.FloatSlider(value=start.repetition_penalty, min=1.0, max=2.0, step=0.05,
+                                                      description="rep. penalty")
         self.button = widgets.Button(description="Generate", button_style="primary")
         self.status = widgets.HTML(value=html.escape(f"settings: {source}"))
         self.view = widgets.HTML()
@@ -238,7 +240,7 @@ class DenoisingStudio:
         controls = widgets.VBox([
             self.prompt,
             widgets.HBox([self.max_new_tokens, self.steps, self.block_size]),
-            widgets.HBox([self.remasking, self.temperature]),
+            widgets.HBox([self.remasking, self.temperature, self.repetition_penalty]),
             widgets.HBox([self.use_threshold, self.threshold]),
             widgets.HBox([self.button, self.status]),
         ])
@@ -267,6 +269,7 @@ class DenoisingStudio:
                 temperature=self.temperature.value,
                 remasking=self.remasking.value,
                 threshold=self.threshold.value if self.use_threshold.value else None,
+                repetition_penalty=self.repetition_penalty.value,
                 mask_token_id=tok.mask_token_id,
                 mode="fast",  # the head only on the candidates: same tokens up to float rounding
                 return_history=True,

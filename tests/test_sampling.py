@@ -457,6 +457,24 @@ def test_temperature_sampling_draws_from_softmax_of_logits_over_temperature():
     assert ((freq - p).abs() < 5 * (p * (1 - p) / n).sqrt()).all(), (freq, p)
 
 
+def test_repetition_penalty_makes_a_written_token_less_likely_and_spares_eos():
+    # every position prefers 3, then 4, then the EOS 5: greedy writes 3 everywhere
+    logits = torch.tensor([-9.0, -9.0, -9.0, 4.0, 3.0, 2.5, -1.0])
+    model = FixedLogitsLM(logits).eval()
+    plain = generate(model, [[1]], max_new_tokens=4, steps=4, block_size=4).new_tokens[0].tolist()
+    assert plain == [3, 3, 3, 3]
+    assert generate(model, [[1]], max_new_tokens=4, steps=4, block_size=4, repetition_penalty=1.0).new_tokens[0].tolist() == plain
+    # at 2.0 a written 3 scores 2 < 3 (token 4) and a written 4 scores 1.5 < 2.5: the EOS takes over and
+    # stays, since EOS is exempt (padding an answer repeats it)
+    out = generate(model, [[1]], max_new_tokens=4, steps=4, block_size=4, repetition_penalty=2.0, eos_token_id=5)
+    assert sorted(out.new_tokens[0].tolist()) == [3, 4, 5, 5]  # positions tie: any order
+    # the prompt's tokens do not count: a prompt of 3s still gets one 3
+    assert 3 in generate(model, [[3, 3]], max_new_tokens=4, steps=4, block_size=4, repetition_penalty=2.0,
+                         eos_token_id=5).new_tokens[0].tolist()
+    with pytest.raises(ValueError, match="repetition_penalty=0"):
+        generate(model, [[1]], max_new_tokens=4, steps=4, block_size=4, repetition_penalty=0)
+
+
 # --- history ----------------------------------------------------------------------------------
 
 
