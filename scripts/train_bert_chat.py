@@ -108,6 +108,7 @@ class StopAfter(TrainerCallback):
 
 
 TRAINER_FILES = ("trainer_state.json", "scheduler.pt", "rng_state.pth", "training_args.bin")
+RUN_LOGS = ("loss_by_ratio.jsonl", "sittings.jsonl")  # the curve and the time of every sitting so far
 
 
 def export_checkpoint(run_dir: Path, dest: Path, tokenizer) -> Path:
@@ -129,7 +130,7 @@ def export_checkpoint(run_dir: Path, dest: Path, tokenizer) -> Path:
     optimizer = torch.load(checkpoint / "optimizer.pt", weights_only=False)
     optimizer["state"] = {}
     torch.save(optimizer, dest / "optimizer.pt")
-    for name in ("loss_by_ratio.jsonl",):
+    for name in RUN_LOGS:
         if (run_dir / name).exists():
             shutil.copy(run_dir / name, dest / name)
     (dest / "step.txt").write_text(f"{checkpoint_step(checkpoint)}\n")
@@ -147,8 +148,9 @@ def restore_checkpoint(src: Path, run_dir: Path) -> Path:
     for name in (*TRAINER_FILES, "optimizer.pt"):
         if (src / name).exists():
             shutil.copy(src / name, checkpoint / name)
-    if (src / "loss_by_ratio.jsonl").exists() and not (run_dir / "loss_by_ratio.jsonl").exists():
-        shutil.copy(src / "loss_by_ratio.jsonl", run_dir / "loss_by_ratio.jsonl")
+    for name in RUN_LOGS:
+        if (src / name).exists() and not (run_dir / name).exists():
+            shutil.copy(src / name, run_dir / name)
     print(f"restored {checkpoint} from {src} (step {step}; Adam's moments restart)", flush=True)
     return checkpoint
 
@@ -245,6 +247,7 @@ def main() -> None:
         progress_bar=False,
     )
     resume = any(run_dir.glob("checkpoint-*"))
+    first_step = checkpoint_step(newest_checkpoint(run_dir)) if resume else 0
     stopper = StopAfter(float("inf") if args.max_minutes is None else args.max_minutes)
     callbacks = [by_ratio, stopper]
     start = time.perf_counter()
@@ -257,10 +260,15 @@ def main() -> None:
         "train_rows": len(train_set), "minutes_this_run": round(minutes, 1), "resumed": resume,
         "final_train_loss": result.losses[-1] if result.losses else None, "loss_by_mask_ratio": by_ratio.history,
         "data": args.data, "answer_length": args.answer_length, "tokens_per_second": round(result.tokens_per_second, 1),
-        "steps_this_run": len(result.steps) and result.steps[-1], "train_losses": list(zip(result.steps, result.losses)),
+        "step": checkpoint_step(newest_checkpoint(run_dir)) if stopper.stopped else max_steps,
+        "train_losses": list(zip(result.steps, result.losses)), "threads": torch.get_num_threads(),
+        "warmup_ratio": args.warmup_ratio,
+        "device": str(next(result.model.parameters()).device),
     }
+    record["steps_this_run"] = record["step"] - first_step
     with (run_dir / "sittings.jsonl").open("a") as f:  # one row per sitting of a multi-sitting run
-        f.write(json.dumps({k: v for k, v in record.items() if k not in ("loss_by_mask_ratio",)}) + "\n")
+        f.write(json.dumps({k: v for k, v in record.items() if k not in ("loss_by_mask_ratio", "train_losses")}) + "\n")
+    record["sittings"] = [json.loads(line) for line in (run_dir / "sittings.jsonl").read_text().splitlines() if line.strip()]
     (run_dir / "bert_chat_stage.json").write_text(json.dumps(record, indent=1) + "\n")
     record["stopped_for_time"] = stopper.stopped
     if stopper.stopped:

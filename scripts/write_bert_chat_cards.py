@@ -50,12 +50,142 @@ def eval_table(summary: dict) -> str:
     return "\n".join(lines)
 
 
+def _slope(history: list[dict], ratio: str = "0.5", last: int = 4) -> tuple[float, int, int] | None:
+    """Held-out loss change per 1,000 steps over the last ``last`` evaluations (least squares), and their step span."""
+    rows = [r for r in history if ratio in r][-last:]
+    if len(rows) < 2:
+        return None
+    xs, ys = [r["step"] for r in rows], [r[ratio] for r in rows]
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+    return 1000 * slope, xs[0], xs[-1]
+
+
+def plot_loss_by_ratio(history: list[dict], path: Path, title: str) -> None:
+    """Held-out loss at each mask ratio against the training step, as a PNG beside the card."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for ratio in [k for k in history[0] if k != "step"]:
+        ax.plot([r["step"] for r in history], [r[ratio] for r in history], marker="o", label=f"mask ratio {ratio}")
+    ax.set(xlabel="training step", ylabel="held-out loss (nats per masked token)", title=title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def bars_table(bars: dict) -> str:
+    """The bars of the issue beside the teacher, from ``bars.json`` (``scripts/eval_chat_bars.py``)."""
+    lines = ["| system | clean | empty | repeated 3-grams | repeated 4-grams | distinct-2 | relevance (nats/token) | "
+             "simple facts | sampler |", "|---" * 9 + "|"]
+    for row in bars["results"]:
+        rel, facts = row["relevance_interval"], row["facts_interval"]
+        lines.append(
+            f"| {row['system']} | {100 * row['clean']:.0f} % {pct(row['clean_interval'])} | {100 * row['empty']:.0f} % | "
+            f"{100 * row['repeated_3gram']:.0f} % | {100 * row['repeated_4gram']:.0f} % | {row['distinct_2']:.2f} | "
+            f"{row['relevance']:.2f} [{rel[0]:.2f}, {rel[1]:.2f}] | {100 * row['facts']:.0f} % {pct(facts)} (n={row['facts_n']}) | "
+            f"{row.get('sampling', 'its own (teacher data)')} |"
+        )
+    return "\n".join(lines)
+
+
+def teacher_recipe_card(name: str, models: Path) -> str:
+    """The card of a model trained on the teacher data (the recipe of "bert-chat that really chats")."""
+    training = json.loads((models / name / "training.json").read_text())
+    sittings = training.get("sittings", [])
+    minutes = sum(s["minutes_this_run"] for s in sittings) or training["minutes_this_run"]
+    threads = max((s.get("threads", 2) for s in sittings), default=2)
+    tokens = sum(s["tokens_per_second"] * 60 * s["minutes_this_run"] for s in sittings)
+    history = training["loss_by_mask_ratio"]
+    bars_path = models / "bert-chat" / "bars.json"
+    bars = json.loads(bars_path.read_text()) if bars_path.exists() else None
+    pick_path = models / name / "sampling_pick.json"
+    pick = json.loads(pick_path.read_text()) if pick_path.exists() else None
+    objective = training["objective"]
+    card = [
+        f"# {name}: {'a pretrained BERT turned into a chat model by MDLM SFT' if objective == 'mdlm' else 'the same SFT with MLM at 15 % (the seed control)'}",
+        "",
+        f'`model, tokenizer = dlm_kit.load_backbone("{name}")` gives a plain `BertForMaskedLM` (the pip package\'s '
+        "all-MiniLM-L6-v2 with this folder's float16 tensors applied) and its tokenizer with the kit's chat template; "
+        f'`dlm_kit.chat.answer(model, tokenizer, ["What is a cat?"])` answers with the settings in `sampling_config.json`.',
+        "",
+        "## Recipe",
+        "",
+        f"`python scripts/train_bert_chat.py --stage sft --objective {objective} --data teacher --top_layers 6 "
+        f"--answer_length {training['answer_length']} --batch_size {training['batch_size']} --learning_rate {training['learning_rate']} "
+        f"--max_steps {training['max_steps']}` (resumable across sittings), from `{training['init']}`:",
+        "",
+        f"- every encoder layer and the MLM head trained ({training['trainable_parameters'] / 1e6:.1f} M parameters; the "
+        "word embeddings, tied to the output layer, stay as pretrained except the six chat-tag rows), the chat tags as single tokens;",
+        f"- {'MDLM: every mask ratio in (0, 1], loss weighted by 1/ratio' if objective == 'mdlm' else 'MLM: 15 % of the answer tokens masked'}, "
+        f"answers padded with trained EOS to a {training['answer_length']}-token canvas (the canvas a user gets);",
+        f"- {training['max_steps']} steps × {training['batch_size']} rows of {training['train_rows']:,} teacher conversations "
+        f"(about {training['max_steps'] * training['batch_size'] / training['train_rows']:.1f} epochs), lr {training['learning_rate']} "
+        f"with {100 * training.get('warmup_ratio', 0.05):.0f} % warm-up and cosine decay, seed 0;",
+        f"- compute: {minutes:.0f} minutes over {len(sittings) or 1} sitting(s) on {threads} CPU threads "
+        f"({minutes * threads / 60:.1f} CPU-hours), {tokens / 1e6:.1f} M unpadded tokens seen; no GPU.",
+        "",
+    ]
+    sweep_path = models / name / "sweep.json"
+    if sweep_path.exists():
+        sweep = json.loads(sweep_path.read_text())
+        card += ["The learning rate and canvas came from a short sweep (`scripts/sweep_bert_chat.py`, 120 steps each, scored on "
+                 "the dev half of the held-out topics, never the test half):", "",
+                 "| setting | loss@0.15 | loss@0.5 | loss@1.0 | clean | relevance |", "|---|---|---|---|---|---|"]
+        card += [f"| {k} | {v['loss_by_ratio']['0.15']:.3f} | {v['loss_by_ratio']['0.5']:.3f} | {v['loss_by_ratio']['1.0']:.3f} | "
+                 f"{v['clean']:.2f} | {v['relevance']:.2f} |" for k, v in sweep.items()]
+        card += [""]
+    if history:
+        plot_loss_by_ratio(history, models / name / "loss_by_ratio.png", f"{name}: held-out loss by mask ratio")
+        card += ["## Loss by mask ratio", "", "![held-out loss by mask ratio](loss_by_ratio.png)", "",
+                 "Held-out answers (answer tokens and one EOS, not the padding; nats per masked token):", "",
+                 "| step | " + " | ".join(k for k in history[0] if k != "step") + " |", "|---" * len(history[0]) + "|"]
+        card += ["| " + " | ".join(str(v) for v in row.values()) + " |" for row in history]
+        slope = _slope(history)
+        if slope:
+            card += ["", f"Over its last evaluations (steps {slope[1]}–{slope[2]}) the loss at ratio 0.5 changed by "
+                         f"{slope[0]:+.3f} nats per 1,000 steps: " + ("still falling, so more steps (or epochs of new data) "
+                         "would likely lower it further." if slope[0] < -0.02 else "nearly flat: more of the same data is unlikely to help much; "
+                         "more data or a larger model would.")]
+        card += [""]
+    if pick:
+        card += ["## Sampler settings", "", f"`sampling_config.json`: {pick['picked']}, chosen by `scripts/eval_chat_bars.py "
+                 f"--pick_sampling` on {pick['n_dev']} dev questions (held-out topics, not the test half): the most relevant setting "
+                 "whose answers are ≥ 95 % clean, repeat no more than the teacher's own dev answers "
+                 f"({100 * pick['teacher_repeated_3gram']:.0f} % with a repeated 3-gram) and have distinct-2 ≥ 0.6.", ""]
+    if bars:
+        card += ["## Held-out results", "", f"`python scripts/eval_chat_bars.py`: {bars['results'][0]['n']} questions on held-out "
+                 f"topics and {bars['results'][0]['facts_n']} simple facts no training prompt asks, every model through "
+                 "`answer(model, tokenizer, questions)` with no sampling argument (its own `sampling_config.json`). Relevance = "
+                 "SmolLM2-135M-Instruct's mean log-probability per answer token given the question minus given another "
+                 "held-out question (an empty answer counts 0); 95 % intervals.", "", bars_table(bars), ""]
+        for label, (d, lo, hi) in bars.get("comparisons", {}).items():
+            card += [f"- {label}: {d:+.2f} [{lo:+.2f}, {hi:+.2f}] nats/token (paired, same questions).", ""]
+        card += ["Bars (issue \"bert-chat that really chats\"): clean ≥ 95 %, repetition no higher than the teacher's, "
+                 "distinct-2 ≥ 0.6, relevance ≥ 0.8, simple facts ≥ 40 %.", ""]
+    card += [LICENCES.replace("for prompts authored for dlm-kit (`data/english_chat/`)",
+                              "for prompts authored for dlm-kit (`data/teacher_chat/`, `dlm_kit.teacher_prompts`)"), ""]
+    return "\n".join(card)
+
+
 def main() -> None:
     import argparse
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models_dir", default=str(MODELS))
     models = Path(parser.parse_args().models_dir)
+    teacher = [n for n in ("bert-chat", "bert-chat-mlm")
+               if json.loads((models / n / "training.json").read_text()).get("data") == "teacher"]
+    for name in teacher:
+        (models / name / "README.md").write_text(teacher_recipe_card(name, models))
+        print(f"wrote {models / name / 'README.md'}")
+    if teacher:
+        return
     record = json.loads((models / "bert-chat" / "eval.json").read_text())
     summary = summarize_english_eval(record)
     n = {f: v["n"] for f, v in next(s for s in summary.values() if s["exact"])["exact"].items()}
