@@ -98,12 +98,15 @@ def record_to_messages(record: Any, *, where: str = "record") -> list[dict[str, 
 
 
 def _validate_messages(messages: Any, where: str) -> list[dict[str, str]]:
-    if not isinstance(messages, list) or not messages:
-        raise DataFormatError(f"{where}, field 'messages': expected a non-empty list of messages.")
+    """The messages as plain dicts, or a DataFormatError naming the first field that is wrong."""
+    if not isinstance(messages, (list, tuple)) or not messages:
+        raise DataFormatError(f"{where}, field 'messages': expected a non-empty list of messages like "
+                              f"[{{'role': 'user', 'content': '...'}}, {{'role': 'assistant', 'content': '...'}}], "
+                              f"got {type(messages).__name__}.")
     clean = []
     for i, message in enumerate(messages):
         field = f"messages[{i}]"
-        if not isinstance(message, dict):
+        if not isinstance(message, Mapping):
             raise DataFormatError(f"{where}, field {field!r}: expected an object with 'role' and 'content'.")
         role, content = message.get("role"), message.get("content")
         if role not in ROLES:
@@ -243,9 +246,7 @@ def tokenize_chat(
     >>> ex["labels"][: ex["prompt_length"]] == [-100] * ex["prompt_length"]
     True
     """
-    _check_messages(messages)
-    if messages[-1]["role"] != "assistant":
-        raise DataFormatError("tokenize_chat: the last message must be the assistant's answer.")
+    messages = _validate_messages(messages, "tokenize_chat")
     prompt_text = tokenizer.apply_chat_template(list(messages[:-1]), add_generation_prompt=True, tokenize=False)
     full_text = tokenizer.apply_chat_template(list(messages), tokenize=False)
     if not full_text.startswith(prompt_text):
@@ -262,28 +263,6 @@ def tokenize_chat(
         )
     labels = [IGNORE_INDEX] * len(prompt_ids) + input_ids[len(prompt_ids):]
     return {"input_ids": input_ids, "labels": labels, "prompt_length": len(prompt_ids)}
-
-
-_ROLES = ("system", "user", "assistant")
-
-
-def _check_messages(messages: Sequence[dict[str, str]]) -> None:
-    """A DataFormatError naming the first message that is not ``{"role": ..., "content": str}``."""
-    if isinstance(messages, (str, bytes)) or not isinstance(messages, Sequence) or not messages:
-        raise DataFormatError(
-            f"tokenize_chat: expected a non-empty list of messages like [{{'role': 'user', 'content': '...'}}, "
-            f"{{'role': 'assistant', 'content': '...'}}], got {type(messages).__name__} {str(messages)[:60]!r}."
-        )
-    for i, message in enumerate(messages):
-        problem = None
-        if not isinstance(message, Mapping):
-            problem = f"is a {type(message).__name__}, not a dict"
-        elif message.get("role") not in _ROLES:
-            problem = f"has role {message.get('role')!r} (fields {sorted(message)}); the role must be one of {_ROLES}"
-        elif not isinstance(message.get("content"), str):
-            problem = f"has content {message.get('content')!r}; the content must be a string"
-        if problem:
-            raise DataFormatError(f"tokenize_chat: message {i} {problem}.")
 
 
 def tokenize_chat_dataset(

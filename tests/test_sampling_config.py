@@ -259,11 +259,12 @@ def test_gif_columns_must_be_positive(tmp_path):
 
 
 @pytest.mark.parametrize("messages, says", [
-    ([{"content": "hi"}, {"role": "assistant", "content": "yo"}], "message 0 has role None"),
-    ([{"role": "user", "content": None}, {"role": "assistant", "content": "yo"}], "message 0 has content None"),
-    ([{"role": "robot", "content": "hi"}, {"role": "assistant", "content": "yo"}], "role 'robot'"),
-    ("hello", "list of messages"),
-    ([], "list of messages"),
+    ([{"content": "hi"}, {"role": "assistant", "content": "yo"}], r"messages\[0\].role': None is not one of"),
+    ([{"role": "user", "content": None}, {"role": "assistant", "content": "yo"}], r"messages\[0\].content': expected a string"),
+    ([{"role": "robot", "content": "hi"}, {"role": "assistant", "content": "yo"}], "'robot' is not one of"),
+    ("hello", "non-empty list of messages"),
+    ([], "non-empty list of messages"),
+    ([{"role": "user", "content": "hi"}], "last message must be the assistant's answer"),
 ])
 def test_a_malformed_message_is_named(messages, says, tiny_tokenizer):
     from dlm_kit.data import DataFormatError, tokenize_chat
@@ -279,7 +280,7 @@ def test_a_dataset_row_with_a_message_without_role_is_named(tiny_tokenizer):
 
     rows = {"messages": [[{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}],
                          [{"content": "a"}, {"role": "assistant", "content": "b"}]]}
-    with pytest.raises(DataFormatError, match="row 1: tokenize_chat: message 0 has role None"):
+    with pytest.raises(DataFormatError, match=r"row 1: tokenize_chat, field 'messages\[0\].role': None"):
         tokenize_chat_dataset(datasets.Dataset.from_list([{"messages": m} for m in rows["messages"]]), tiny_tokenizer)
 
 
