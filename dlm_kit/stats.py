@@ -15,9 +15,11 @@ normal approximation (the notebooks' n ≥ 40).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
-__all__ = ["wilson_interval", "format_rate", "mean_interval", "paired_difference", "Z95"]
+__all__ = ["wilson_interval", "format_rate", "mean_interval", "paired_difference", "Comparison", "compare",
+           "format_table", "Z95"]
 
 Z95 = 1.959964
 """The standard normal's 97.5 % quantile: a two-sided 95 % interval."""
@@ -71,3 +73,77 @@ def paired_difference(a: Sequence[float], b: Sequence[float], *, z: float = Z95)
     if len(a) != len(b):
         raise ValueError(f"{len(a)} and {len(b)} values: a paired difference needs one of each per item.")
     return mean_interval([x - y for x, y in zip(a, b)], z=z)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Two systems scored on the same items: the mean paired difference ``a - b``, its interval and a verdict.
+
+    ``str()`` gives the line a notebook prints; :attr:`verdict` and :attr:`higher` are what a
+    notebook asserts on, so a summary that states the result fails nbval when the result moves.
+    """
+
+    a: str
+    b: str
+    difference: float
+    low: float
+    high: float
+    n: int
+    unit: str = ""
+
+    @property
+    def higher(self) -> str | None:
+        """The name whose scores are higher beyond the noise, or ``None`` when the interval contains 0."""
+        return self.a if self.low > 0 else self.b if self.high < 0 else None
+
+    @property
+    def verdict(self) -> str:
+        """``'<a> higher'``, ``'<b> higher'`` or ``'not distinguishable (the interval contains 0)'``."""
+        return f"{self.higher} higher" if self.higher else "not distinguishable (the interval contains 0)"
+
+    def __str__(self) -> str:
+        unit = f" {self.unit}" if self.unit else ""
+        return (f"{self.a} - {self.b}: {self.difference:+.3f}{unit} [{self.low:+.3f}, {self.high:+.3f}], "
+                f"n={self.n}: {self.verdict}")
+
+
+def compare(a: Sequence[float], b: Sequence[float], *, names: tuple[str, str] = ("a", "b"), unit: str = "",
+            z: float = Z95) -> Comparison:
+    """Compare two systems on the same items (a paired difference of per-item scores, or of 0/1 hits).
+
+    >>> c = compare([1, 1, 1, 0, 1, 1], [0, 0, 1, 0, 0, 0], names=("mdlm", "mlm"), unit="exact")
+    >>> print(c)
+    mdlm - mlm: +0.667 exact [+0.253, +1.080], n=6: mdlm higher
+    >>> compare([1.0, 2.0, 3.0], [1.5, 1.5, 3.5], names=("x", "y")).verdict
+    'not distinguishable (the interval contains 0)'
+    """
+    difference, low, high = paired_difference(a, b, z=z)
+    return Comparison(names[0], names[1], difference, low, high, len(a), unit)
+
+
+def format_table(rows: Sequence[Mapping[str, object]], *, formats: Mapping[str, str] | None = None) -> str:
+    """Rows of dicts as a plain-text table: one column per key of the first row, right-aligned.
+
+    ``formats`` maps a column to a format spec (``{"rate": ".1%"}``); other floats get ``.3f``.
+
+    >>> print(format_table([{"system": "bert-chat", "clean": 0.97}, {"system": "teacher", "clean": 1.0}],
+    ...                    formats={"clean": ".0%"}))
+       system  clean
+    bert-chat    97%
+      teacher   100%
+    """
+    if not rows:
+        raise ValueError("format_table needs at least one row.")
+    formats = dict(formats or {})
+    columns = list(rows[0])
+
+    def cell(row: Mapping[str, object], column: str) -> str:
+        value = row.get(column, "")
+        if column in formats and value not in ("", None):
+            return format(value, formats[column])
+        return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+    cells = [[cell(row, c) for c in columns] for row in rows]
+    widths = [max(len(c), *(len(line[i]) for line in cells)) for i, c in enumerate(columns)]
+    lines = [columns, *cells]
+    return "\n".join("  ".join(text.rjust(w) for text, w in zip(line, widths)) for line in lines)

@@ -86,9 +86,8 @@ def measure(name: str, questions: list[str], answers: list[str], facts: list[dic
     }
 
 
-def model_answers(folder: str, questions: list[str], sampling: SamplingConfig | None = None) -> tuple[list[str], str, float]:
-    model, tok = load_backbone(folder)
-    model.eval()
+def model_answers(model, tok, questions: list[str], sampling: SamplingConfig | None = None) -> tuple[list[str], str, float]:
+    """The model's replies through ``answer`` (its own settings unless ``sampling``), what it used, and the seconds."""
     used, source = (sampling, "given") if sampling else SamplingConfig.for_model(model)
     start = time.perf_counter()
     with torch.no_grad():
@@ -107,12 +106,14 @@ def pick_sampling(folder: str, dev_rows: list[dict], judge) -> SamplingConfig:
     else the most relevant.
     """
     dev = [r["messages"][0]["content"] for r in dev_rows]
+    model, tok = load_backbone(folder)  # once: every candidate setting answers with the same weights
+    model.eval()
     teacher_rep3 = sum(repeated_ngram(r["answer"], 3) for r in dev_rows) / len(dev_rows)
     print(f"teacher on the dev half: repeated 3-grams {teacher_rep3:.1%} (n={len(dev)})", flush=True)
     scores: dict[str, dict] = {}
 
     def score(label: str, config: SamplingConfig) -> None:
-        replies, _, seconds = model_answers(folder, dev, config)
+        replies, _, seconds = model_answers(model, tok, dev, config)
         rel = relevance(dev, replies, judge)
         row = {"config": config, "clean": sum(map(clean, replies)) / len(replies), "relevance": sum(rel) / len(rel),
                "repeated_3gram": sum(repeated_ngram(r, 3) for r in replies) / len(replies),
@@ -171,7 +172,9 @@ def main() -> None:
                            teacher_facts, judge))
     for system in args.systems:
         folder = system if Path(system).exists() else str(MODELS_DIR / system)
-        replies, used, seconds = model_answers(folder, questions + fact_questions)
+        model, tok = load_backbone(folder)
+        model.eval()
+        replies, used, seconds = model_answers(model, tok, questions + fact_questions)
         row = measure(system, questions, replies[: len(questions)], facts, replies[len(questions) :], judge)
         row.update(sampling=used, seconds=round(seconds, 1))
         results.append(row)
