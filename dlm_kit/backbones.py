@@ -59,6 +59,7 @@ from transformers import (
     RobertaConfig,
 )
 
+from .paths import ASSETS_DIR, MODELS_DIR, SAMPLING_CONFIG_FILE, cache_dir, models_dir  # MODELS_DIR, SAMPLING_CONFIG_FILE: re-exported
 from .quiet import quiet
 
 __all__ = [
@@ -98,14 +99,6 @@ CHAT_TEMPLATE = (
 )
 CHAT_TAGS = ("[SYS]", "[/SYS]", "[Question]", "[/Question]", "[Answer]", "[/Answer]")
 END_OF_ANSWER = "[/Answer]"
-SAMPLING_CONFIG_FILE = "sampling_config.json"
-"""A model folder's recommended sampler settings: the fields of :class:`dlm_kit.chat.SamplingConfig` as JSON.
-
-Like Hugging Face's ``generation_config.json`` for autoregressive models (which has no block
-size, remasking or threshold), written by ``SamplingConfig.save_pretrained``; read by
-:func:`load_backbone` into ``model.config.dlm_kit_sampling``. ``answer``, ``ChatSession``,
-``dlm-kit chat``/``generate``, the studio and the lm-eval model use it whenever their caller
-passes no settings (``dlm_kit.chat`` re-exports the name)."""
 """The text that ends an assistant turn; the sampler and `chat` stop there."""
 
 TINY_BACKBONES = ("minilm", "minilm-random", "tiny-bert", "tiny-modernbert", "tiny-roberta")
@@ -120,16 +113,7 @@ KIT_MODELS = {
 """Trained tiny models committed in the repository's ``models/`` folder → the recipe that made each."""
 
 
-def _models_dir() -> Path:
-    """``$DLM_KIT_MODELS`` if set, else the wheel's copy (``dlm_kit/_models``), else the checkout's ``models/``."""
-    if os.environ.get("DLM_KIT_MODELS"):
-        return Path(os.environ["DLM_KIT_MODELS"]).expanduser()
-    packaged = Path(__file__).resolve().parent / "_models"  # only in an installed wheel (pyproject.toml)
-    return packaged if packaged.is_dir() else Path(__file__).resolve().parents[1] / "models"
-
-
-MODELS_DIR = _models_dir()
-"""Where the kit names of :data:`KIT_MODELS` are found (read once, at import)."""
+_models_dir = models_dir  # the old name (tests/test_wheel.py)
 _TINY_SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 
 
@@ -234,10 +218,6 @@ def _sync_config(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> 
     model.config.eos_token_id = tokenizer.eos_token_id
 
 
-def _cache_dir() -> Path:
-    return Path(os.environ.get("DLM_KIT_CACHE", Path.home() / ".cache" / "dlm_kit"))
-
-
 def build_tiny_tokenizer(vocab_size: int = 4096, *, retrain: bool = False, cache: bool = True) -> PreTrainedTokenizerFast:
     """The kit's cased WordPiece tokenizer for from-scratch tiny models.
 
@@ -255,10 +235,10 @@ def build_tiny_tokenizer(vocab_size: int = 4096, *, retrain: bool = False, cache
     """
     if vocab_size < 300:
         raise ValueError(f"vocab_size={vocab_size} is too small; use at least 300 (letters, digits, tags).")
-    shipped = Path(__file__).parent / "assets" / f"tiny-wordpiece-{vocab_size}"
+    shipped = ASSETS_DIR / f"tiny-wordpiece-{vocab_size}"
     if not retrain and (shipped / "tokenizer.json").exists():
         return prepare_tokenizer(AutoTokenizer.from_pretrained(shipped))
-    path = _cache_dir() / "tokenizers" / f"wordpiece-{vocab_size}"
+    path = cache_dir() / "tokenizers" / f"wordpiece-{vocab_size}"
     if cache and not retrain and (path / "tokenizer.json").exists():
         return prepare_tokenizer(AutoTokenizer.from_pretrained(path))
 

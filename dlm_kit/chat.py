@@ -30,8 +30,9 @@ from typing import Literal
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from .backbones import END_OF_ANSWER, SAMPLING_CONFIG_FILE
+from .backbones import END_OF_ANSWER
 from .data import exact_match
+from .paths import SAMPLING_CONFIG_FILE  # re-exported
 from .sampling import GenerationOutput, context_length, generate
 
 logger = logging.getLogger(__name__)
@@ -88,7 +89,7 @@ class SamplingConfig:
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
                 raise ValueError(f"SamplingConfig({name}={value!r}): use a whole number of at least 1"
-                                 + ("" if name == "max_new_tokens" else f", or None for the default (max_new_tokens)") + ".")
+                                 + ("" if name == "max_new_tokens" else ", or None for the default (max_new_tokens)") + ".")
         if not self.temperature >= 0:
             raise ValueError(f"SamplingConfig(temperature={self.temperature!r}): use 0 (greedy) or a positive temperature.")
         if not 0 < self.repetition_penalty < float("inf"):

@@ -60,6 +60,7 @@ except ImportError as error:  # an extra, not a core dependency
     ) from error
 
 from .backbones import load_backbone
+from .paths import TASKS_DIR  # re-exported
 from .chat import SamplingConfig, answer_stop_sequences, trim_answer
 from .likelihood import _fit, encode_pair, exact_loglikelihood, is_greedy, mc_loglikelihood, rolling_windows
 from .sampling import check_mode, context_length, generate
@@ -86,9 +87,6 @@ logger = logging.getLogger(__name__)
 
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
-_PACKAGED_TASKS = Path(__file__).resolve().parent / "_tasks"  # only in an installed wheel (pyproject.toml)
-TASKS_DIR = _PACKAGED_TASKS if _PACKAGED_TASKS.is_dir() else Path(__file__).resolve().parents[1] / "data" / "tasks"
-"""The offline lm-eval tasks (project-authored YAML + JSONL): the wheel's copy, else the checkout's data/tasks."""
 
 LOCAL_TASKS = ("dlm_kit_synthetic_gen", "dlm_kit_synthetic_mc")
 """Offline tasks in :data:`TASKS_DIR`: exact match by generation, and multiple choice by likelihood."""

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
+from .paths import cache_dir
+
 __all__ = ["Profile", "get_profile", "PROFILE_NAMES", "SMOKE_STANDINS", "smoke_dir"]
 
 PROFILE_NAMES = ("tiny", "full", "smoke")
@@ -136,7 +138,7 @@ def smoke_dir() -> Path:
     (default ``~/.cache/dlm_kit/smoke``)."""
     if os.environ.get("DLM_KIT_SMOKE_DIR"):
         return Path(os.environ["DLM_KIT_SMOKE_DIR"]).expanduser()
-    return Path(os.environ.get("DLM_KIT_CACHE", Path.home() / ".cache" / "dlm_kit")).expanduser() / "smoke"
+    return cache_dir() / "smoke"
 
 
 def _smoke_profile() -> Profile:
