@@ -244,7 +244,7 @@ def build_tiny_tokenizer(vocab_size: int = 4096, *, retrain: bool = False, cache
 
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
-    from .data import load_text_corpus, make_synthetic_tasks  # local: data imports this module
+    from .corpora import load_text_corpus, make_synthetic_tasks  # local: only retraining reads corpora
 
     # Wikipedia rarely asks questions or says "you": add the synthetic tasks' chat text
     texts = list(load_text_corpus("gensim-wikipedia", split="train")["text"])

@@ -31,7 +31,7 @@ import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from .backbones import END_OF_ANSWER
-from .data import exact_match
+from .corpora import exact_match
 from .paths import SAMPLING_CONFIG_FILE  # re-exported
 from .sampling import GenerationOutput, context_length, generate
 

@@ -43,7 +43,7 @@ from pathlib import Path
 
 import datasets
 
-from .data import gensim_wikipedia_pages
+from .corpora import article_split, gensim_wikipedia_pages
 from .paths import ENGLISH_CHAT_DIR, MODELS_DIR
 
 __all__ = [
@@ -146,9 +146,7 @@ def wikipedia_families(
     unknown = [f for f in families if f not in ENGLISH_FAMILIES]
     if unknown:
         raise ValueError(f"Unknown English families {unknown}; choose from {list(ENGLISH_FAMILIES)}.")
-    pages = gensim_wikipedia_pages()
-    cut = int(len(pages) * 0.9)  # the same article split as load_text_corpus("gensim-wikipedia")
-    train_pages, test_pages = pages[:cut], pages[cut:]
+    train_pages, test_pages = article_split(gensim_wikipedia_pages())  # as load_text_corpus("gensim-wikipedia")
     titled = [(title, s) for title, text in train_pages if _eligible_title(title) for s in _sentences(text)]
     splits: dict[str, list[dict]] = {"train": [], "test": []}
     for family in families:

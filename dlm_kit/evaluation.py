@@ -60,9 +60,10 @@ except ImportError as error:  # an extra, not a core dependency
     ) from error
 
 from .backbones import load_backbone
-from .paths import TASKS_DIR  # re-exported
 from .chat import SamplingConfig, answer_stop_sequences, trim_answer
 from .likelihood import _fit, encode_pair, exact_loglikelihood, is_greedy, mc_loglikelihood, rolling_windows
+from .paths import TASKS_DIR  # re-exported
+from .profiles import LOCAL_TASKS  # re-exported
 from .sampling import check_mode, context_length, generate
 
 __all__ = [
@@ -87,9 +88,6 @@ logger = logging.getLogger(__name__)
 
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
-
-LOCAL_TASKS = ("dlm_kit_synthetic_gen", "dlm_kit_synthetic_mc")
-"""Offline tasks in :data:`TASKS_DIR`: exact match by generation, and multiple choice by likelihood."""
 
 SEED_TABLE_TASKS = {
     "LAMBADA": "lambada_openai",

@@ -31,6 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
+from .data import IGNORE_INDEX  # re-exported
 from .positions import position_ids, position_offset
 
 __all__ = [
@@ -44,8 +45,6 @@ __all__ = [
     "loss_at_mask_ratios",
     "sequence_losses_at_mask_ratios",
 ]
-
-IGNORE_INDEX = -100
 
 
 @dataclass(frozen=True)
