@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import time
 import warnings
 from collections import defaultdict
@@ -30,7 +29,14 @@ from typing import Literal
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from .backbones import END_OF_ANSWER
+from .chat_format import (  # re-exported: the chat format's old home
+    END_OF_ANSWER,
+    answer_stop_sequences,
+    build_prompt,
+    find_end_of_answer,
+    strip_tag_fragment,
+    trim_answer,
+)
 from .corpora import exact_match
 from .paths import SAMPLING_CONFIG_FILE  # re-exported
 from .sampling import GenerationOutput, context_length, generate
@@ -40,6 +46,7 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "SamplingConfig",
     "SAMPLING_CONFIG_FILE",
+    "END_OF_ANSWER",
     "PRESETS",
     "answer_stop_sequences",
     "find_end_of_answer",
@@ -160,84 +167,6 @@ PRESETS: dict[str, SamplingConfig] = {
     "creative": SamplingConfig(temperature=0.8, remasking="random"),
 }
 """Named settings: 'quality' one token per step; 'fast' threshold decoding; 'creative' sampling."""
-
-
-def build_prompt(tokenizer: PreTrainedTokenizerBase, conversation: str | Sequence[dict]) -> list[int]:
-    """Token ids of a question (str) or a message list, ending with the generation prompt."""
-    messages = [{"role": "user", "content": conversation}] if isinstance(conversation, str) else list(conversation)
-    text = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
-    return tokenizer(text, add_special_tokens=False)["input_ids"]
-
-
-# A chat tag a model half-wrote, as an uncased tokenizer decodes it: "[ / answer", "[ question ]",
-# or a bare "[" / "[ /" at the very end. Everything from there on is debris, not answer.
-_TAG_FRAGMENT = re.compile(r"\[\s*/|\[\s*(?:sys|question|answer)\b|\[\s*$", re.IGNORECASE)
-
-
-def trim_answer(new_tokens: Sequence[int], tokenizer: PreTrainedTokenizerBase) -> str:
-    """Decode generated ids up to the end-of-answer tag or the first EOS, whichever comes first.
-
-    A tag the model only half-wrote (``[ / answer``, possible where the tags are several tokens)
-    ends the answer too, so no tag fragment is ever shown.
-
-    >>> from dlm_kit.backbones import build_tiny_tokenizer
-    >>> tok = build_tiny_tokenizer()
-    >>> trim_answer(tok("a b c [/Answer] junk")["input_ids"], tok)
-    'a b c'
-    """
-    ids = list(new_tokens)
-    end = len(ids)
-    if tokenizer.eos_token_id in ids:
-        end = ids.index(tokenizer.eos_token_id)
-    tag_start = find_end_of_answer(ids, tokenizer, end=end)
-    if tag_start is not None:
-        end = tag_start
-    return strip_tag_fragment(tokenizer.decode(ids[:end], skip_special_tokens=True))
-
-
-def strip_tag_fragment(text: str) -> str:
-    """Cut ``text`` where a half-written chat tag starts; strip the outer whitespace.
-
-    >>> strip_tag_fragment("milk, milk [ / answer")
-    'milk, milk'
-    >>> strip_tag_fragment("the sea is blue. [ question ] why")
-    'the sea is blue.'
-    >>> strip_tag_fragment("a list [1, 2] stays")
-    'a list [1, 2] stays'
-    """
-    fragment = _TAG_FRAGMENT.search(text)
-    return (text[: fragment.start()] if fragment else text).strip()
-
-
-def find_end_of_answer(ids: Sequence[int], tokenizer: PreTrainedTokenizerBase, *, end: int | None = None) -> int | None:
-    """Where the first complete end-of-answer tag starts in ``ids[:end]``; None if there is none.
-
-    >>> from dlm_kit.backbones import build_tiny_tokenizer
-    >>> tok = build_tiny_tokenizer()
-    >>> ids = tok("a b [/Answer] c")["input_ids"]
-    >>> find_end_of_answer(ids, tok), find_end_of_answer(ids, tok, end=2)
-    (2, None)
-    """
-    ids = list(ids)
-    tag = answer_stop_sequences(tokenizer)[0]
-    stop = len(ids) if end is None else end
-    for start in range(stop - len(tag) + 1):
-        if ids[start : start + len(tag)] == tag:
-            return start
-    return None
-
-
-def answer_stop_sequences(tokenizer: PreTrainedTokenizerBase) -> list[list[int]]:
-    """The end-of-answer tag's token ids, as `generate(stop_sequences=...)` takes them.
-
-    A chat model ends its answer with ``[/Answer]`` and fills the rest with EOS; stopping at the
-    tag (not only at EOS) ends a row as soon as its answer is fixed.
-
-    >>> from dlm_kit.backbones import build_tiny_tokenizer
-    >>> len(answer_stop_sequences(build_tiny_tokenizer())[0])  # one token in the tiny vocabulary
-    1
-    """
-    return [tokenizer(END_OF_ANSWER, add_special_tokens=False)["input_ids"]]
 
 
 def _generate(model, tokenizer, prompts: list[list[int]], sampling: SamplingConfig, **extra) -> GenerationOutput:

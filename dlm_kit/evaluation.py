@@ -60,7 +60,8 @@ except ImportError as error:  # an extra, not a core dependency
     ) from error
 
 from .backbones import load_backbone
-from .chat import SamplingConfig, answer_stop_sequences, trim_answer
+from .chat import SamplingConfig
+from .chat_format import answer_stop_sequences, trim_answer
 from .likelihood import _fit, encode_pair, exact_loglikelihood, is_greedy, mc_loglikelihood, rolling_windows
 from .paths import TASKS_DIR  # re-exported
 from .profiles import LOCAL_TASKS  # re-exported
