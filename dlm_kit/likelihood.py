@@ -36,7 +36,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from .heads import masked_lm_logits
+from .heads import masked_lm_forward, masked_lm_logits
 from .positions import context_length, position_ids
 
 __all__ = ["encode_pair", "exact_loglikelihood", "mc_loglikelihood", "rolling_windows", "is_greedy"]
@@ -75,8 +75,7 @@ def _logits_at(model, input_ids: torch.Tensor, attention_mask: torch.Tensor | No
     positions = position_ids(model, input_ids, attention_mask)
     if fast:
         return masked_lm_logits(model, input_ids, rows, attention_mask=attention_mask, position_ids=positions)
-    extra = {} if positions is None else {"position_ids": positions}
-    return model(input_ids=input_ids, attention_mask=attention_mask, **extra).logits[rows]
+    return masked_lm_forward(model, input_ids, attention_mask=attention_mask, position_ids=positions).logits[rows]
 
 
 def _pad(rows: Sequence[Sequence[int]], pad_token_id: int, device) -> tuple[torch.Tensor, torch.Tensor | None]:
