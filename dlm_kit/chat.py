@@ -53,6 +53,7 @@ __all__ = [
     "build_prompt",
     "trim_answer",
     "strip_tag_fragment",
+    "generate_answers",
     "answer",
     "ChatSession",
     "evaluate_tasks",
@@ -169,7 +170,26 @@ PRESETS: dict[str, SamplingConfig] = {
 """Named settings: 'quality' one token per step; 'fast' threshold decoding; 'creative' sampling."""
 
 
-def _generate(model, tokenizer, prompts: list[list[int]], sampling: SamplingConfig, **extra) -> GenerationOutput:
+def generate_answers(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    prompts: list[list[int]],
+    sampling: SamplingConfig,
+    **extra,
+) -> GenerationOutput:
+    """One :func:`dlm_kit.sampling.generate` call for chat prompts under ``sampling``: the sampler call
+    that :func:`answer`, :class:`ChatSession`, :func:`evaluate_tasks` and ``dlm-kit chat`` share.
+
+    ``prompts``: token ids from :func:`build_prompt`. Passes the tokenizer's mask and EOS ids and,
+    when ``sampling.stop_at_eos``, the end-of-answer tag as a stop sequence. ``extra``: further
+    keywords of ``generate`` (``return_history``, ``on_step``, ...); a misspelt one raises ``TypeError`` there.
+
+    >>> from dlm_kit.backbones import load_backbone
+    >>> model, tok = load_backbone("tiny-bert", seed=0)
+    >>> out = generate_answers(model.eval(), tok, [build_prompt(tok, "Hi")], SamplingConfig(max_new_tokens=4))
+    >>> out.new_tokens.shape
+    torch.Size([1, 4])
+    """
     stops = answer_stop_sequences(tokenizer) if sampling.stop_at_eos else []
     return generate(
         model,
@@ -180,6 +200,9 @@ def _generate(model, tokenizer, prompts: list[list[int]], sampling: SamplingConf
         **sampling.generate_kwargs(),
         **extra,
     )
+
+
+_generate = generate_answers  # the old private name
 
 
 def answer(
@@ -205,7 +228,7 @@ def answer(
     prompts = [build_prompt(tokenizer, q) for q in questions]
     replies: list[str] = []
     for start in range(0, len(prompts), batch_size):
-        out = _generate(model, tokenizer, prompts[start : start + batch_size], sampling)
+        out = generate_answers(model, tokenizer, prompts[start : start + batch_size], sampling)
         replies += [trim_answer(row.tolist(), tokenizer) for row in out.new_tokens]
     return replies
 
@@ -248,7 +271,7 @@ class ChatSession:
         self.messages.append({"role": "user", "content": text})
         try:
             prompt = self._fitted_prompt()
-            self.last_output = _generate(self.model, self.tokenizer, [prompt], self.sampling, return_history=True, on_step=on_step)
+            self.last_output = generate_answers(self.model, self.tokenizer, [prompt], self.sampling, return_history=True, on_step=on_step)
         except Exception:
             self.messages.pop()  # the rejected question must not poison every later turn
             raise
@@ -368,7 +391,7 @@ def speed_quality_sweep(
     for name, sampling in configs.items():
         start, nfe, replies = time.perf_counter(), 0, []
         for first in range(0, len(prompts), batch_size):
-            out = _generate(model, tokenizer, prompts[first : first + batch_size], sampling)
+            out = generate_answers(model, tokenizer, prompts[first : first + batch_size], sampling)
             nfe += out.nfe
             replies += [trim_answer(row.tolist(), tokenizer) for row in out.new_tokens]
         results.append(speed_quality_row(name, replies, dataset, tokenizer, seconds=time.perf_counter() - start, forward_passes=nfe))

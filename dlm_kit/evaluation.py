@@ -62,7 +62,7 @@ except ImportError as error:  # an extra, not a core dependency
 from .backbones import load_backbone
 from .chat import SamplingConfig
 from .chat_format import answer_stop_sequences, trim_answer
-from .likelihood import _fit, encode_pair, exact_loglikelihood, is_greedy, mc_loglikelihood, rolling_windows
+from .likelihood import encode_pair, exact_loglikelihood, fit_context, is_greedy, mc_loglikelihood, rolling_windows
 from .paths import TASKS_DIR  # re-exported
 from .profiles import LOCAL_TASKS  # re-exported
 from .sampling import check_mode, context_length, generate
@@ -443,7 +443,7 @@ class DiffusionLM(LM):
                         "generate_until got a context without the chat template: a chat model answers best "
                         "when lm-eval is run with apply_chat_template=True (--apply_chat_template)."
                     )
-                prompts = [_fit(self._encode(c), [0] * settings["max_new_tokens"], self.max_length) for c in contexts]
+                prompts = [fit_context(self._encode(c), [0] * settings["max_new_tokens"], self.max_length) for c in contexts]
                 # rows also stop at the end-of-answer tag, where trim_answer cuts them anyway:
                 # the text before a stop cannot change, so this is exact and saves the steps after
                 out = generate(self.model, prompts, mask_token_id=self.tokenizer.mask_token_id,
