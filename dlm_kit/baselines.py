@@ -21,8 +21,10 @@ from pathlib import Path
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, GPT2Config, GPT2LMHeadModel, PreTrainedModel, PreTrainedTokenizerBase
 
-from .backbones import MODELS_DIR, build_tiny_tokenizer, prepare_tokenizer, tiny_config
-from .chat import SamplingConfig, build_prompt, speed_quality_row, trim_answer
+from .backbones import build_tiny_tokenizer, tiny_config
+from .chat import SamplingConfig, speed_quality_row
+from .chat_format import build_prompt, prepare_tokenizer, trim_answer
+from .paths import MODELS_DIR
 
 __all__ = ["tiny_gpt2_config", "load_causal_baseline", "answer_causal", "causal_speed_quality"]
 

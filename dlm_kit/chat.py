@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import time
 import warnings
 from collections import defaultdict
@@ -30,8 +29,16 @@ from typing import Literal
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from .backbones import END_OF_ANSWER, SAMPLING_CONFIG_FILE
-from .data import exact_match
+from .chat_format import (  # re-exported: the chat format's old home
+    END_OF_ANSWER,
+    answer_stop_sequences,
+    build_prompt,
+    find_end_of_answer,
+    strip_tag_fragment,
+    trim_answer,
+)
+from .corpora import exact_match
+from .paths import SAMPLING_CONFIG_FILE  # re-exported
 from .sampling import GenerationOutput, context_length, generate
 
 logger = logging.getLogger(__name__)
@@ -39,12 +46,14 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "SamplingConfig",
     "SAMPLING_CONFIG_FILE",
+    "END_OF_ANSWER",
     "PRESETS",
     "answer_stop_sequences",
     "find_end_of_answer",
     "build_prompt",
     "trim_answer",
     "strip_tag_fragment",
+    "generate_answers",
     "answer",
     "ChatSession",
     "evaluate_tasks",
@@ -88,7 +97,7 @@ class SamplingConfig:
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
                 raise ValueError(f"SamplingConfig({name}={value!r}): use a whole number of at least 1"
-                                 + ("" if name == "max_new_tokens" else f", or None for the default (max_new_tokens)") + ".")
+                                 + ("" if name == "max_new_tokens" else ", or None for the default (max_new_tokens)") + ".")
         if not self.temperature >= 0:
             raise ValueError(f"SamplingConfig(temperature={self.temperature!r}): use 0 (greedy) or a positive temperature.")
         if not 0 < self.repetition_penalty < float("inf"):
@@ -161,85 +170,26 @@ PRESETS: dict[str, SamplingConfig] = {
 """Named settings: 'quality' one token per step; 'fast' threshold decoding; 'creative' sampling."""
 
 
-def build_prompt(tokenizer: PreTrainedTokenizerBase, conversation: str | Sequence[dict]) -> list[int]:
-    """Token ids of a question (str) or a message list, ending with the generation prompt."""
-    messages = [{"role": "user", "content": conversation}] if isinstance(conversation, str) else list(conversation)
-    text = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
-    return tokenizer(text, add_special_tokens=False)["input_ids"]
+def generate_answers(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    prompts: list[list[int]],
+    sampling: SamplingConfig,
+    **extra,
+) -> GenerationOutput:
+    """One :func:`dlm_kit.sampling.generate` call for chat prompts under ``sampling``: the sampler call
+    that :func:`answer`, :class:`ChatSession`, :func:`evaluate_tasks` and ``dlm-kit chat`` share.
 
+    ``prompts``: token ids from :func:`build_prompt`. Passes the tokenizer's mask and EOS ids and,
+    when ``sampling.stop_at_eos``, the end-of-answer tag as a stop sequence. ``extra``: further
+    keywords of ``generate`` (``return_history``, ``on_step``, ...); a misspelt one raises ``TypeError`` there.
 
-# A chat tag a model half-wrote, as an uncased tokenizer decodes it: "[ / answer", "[ question ]",
-# or a bare "[" / "[ /" at the very end. Everything from there on is debris, not answer.
-_TAG_FRAGMENT = re.compile(r"\[\s*/|\[\s*(?:sys|question|answer)\b|\[\s*$", re.IGNORECASE)
-
-
-def trim_answer(new_tokens: Sequence[int], tokenizer: PreTrainedTokenizerBase) -> str:
-    """Decode generated ids up to the end-of-answer tag or the first EOS, whichever comes first.
-
-    A tag the model only half-wrote (``[ / answer``, possible where the tags are several tokens)
-    ends the answer too, so no tag fragment is ever shown.
-
-    >>> from dlm_kit.backbones import build_tiny_tokenizer
-    >>> tok = build_tiny_tokenizer()
-    >>> trim_answer(tok("a b c [/Answer] junk")["input_ids"], tok)
-    'a b c'
+    >>> from dlm_kit.backbones import load_backbone
+    >>> model, tok = load_backbone("tiny-bert", seed=0)
+    >>> out = generate_answers(model.eval(), tok, [build_prompt(tok, "Hi")], SamplingConfig(max_new_tokens=4))
+    >>> out.new_tokens.shape
+    torch.Size([1, 4])
     """
-    ids = list(new_tokens)
-    end = len(ids)
-    if tokenizer.eos_token_id in ids:
-        end = ids.index(tokenizer.eos_token_id)
-    tag_start = find_end_of_answer(ids, tokenizer, end=end)
-    if tag_start is not None:
-        end = tag_start
-    return strip_tag_fragment(tokenizer.decode(ids[:end], skip_special_tokens=True))
-
-
-def strip_tag_fragment(text: str) -> str:
-    """Cut ``text`` where a half-written chat tag starts; strip the outer whitespace.
-
-    >>> strip_tag_fragment("milk, milk [ / answer")
-    'milk, milk'
-    >>> strip_tag_fragment("the sea is blue. [ question ] why")
-    'the sea is blue.'
-    >>> strip_tag_fragment("a list [1, 2] stays")
-    'a list [1, 2] stays'
-    """
-    fragment = _TAG_FRAGMENT.search(text)
-    return (text[: fragment.start()] if fragment else text).strip()
-
-
-def find_end_of_answer(ids: Sequence[int], tokenizer: PreTrainedTokenizerBase, *, end: int | None = None) -> int | None:
-    """Where the first complete end-of-answer tag starts in ``ids[:end]``; None if there is none.
-
-    >>> from dlm_kit.backbones import build_tiny_tokenizer
-    >>> tok = build_tiny_tokenizer()
-    >>> ids = tok("a b [/Answer] c")["input_ids"]
-    >>> find_end_of_answer(ids, tok), find_end_of_answer(ids, tok, end=2)
-    (2, None)
-    """
-    ids = list(ids)
-    tag = answer_stop_sequences(tokenizer)[0]
-    stop = len(ids) if end is None else end
-    for start in range(stop - len(tag) + 1):
-        if ids[start : start + len(tag)] == tag:
-            return start
-    return None
-
-
-def answer_stop_sequences(tokenizer: PreTrainedTokenizerBase) -> list[list[int]]:
-    """The end-of-answer tag's token ids, as `generate(stop_sequences=...)` takes them.
-
-    A chat model ends its answer with ``[/Answer]`` and fills the rest with EOS; stopping at the
-    tag (not only at EOS) ends a row as soon as its answer is fixed.
-
-    >>> from dlm_kit.backbones import build_tiny_tokenizer
-    >>> len(answer_stop_sequences(build_tiny_tokenizer())[0])  # one token in the tiny vocabulary
-    1
-    """
-    return [tokenizer(END_OF_ANSWER, add_special_tokens=False)["input_ids"]]
-
-
-def _generate(model, tokenizer, prompts: list[list[int]], sampling: SamplingConfig, **extra) -> GenerationOutput:
     stops = answer_stop_sequences(tokenizer) if sampling.stop_at_eos else []
     return generate(
         model,
@@ -250,6 +200,9 @@ def _generate(model, tokenizer, prompts: list[list[int]], sampling: SamplingConf
         **sampling.generate_kwargs(),
         **extra,
     )
+
+
+_generate = generate_answers  # the old private name
 
 
 def answer(
@@ -275,7 +228,7 @@ def answer(
     prompts = [build_prompt(tokenizer, q) for q in questions]
     replies: list[str] = []
     for start in range(0, len(prompts), batch_size):
-        out = _generate(model, tokenizer, prompts[start : start + batch_size], sampling)
+        out = generate_answers(model, tokenizer, prompts[start : start + batch_size], sampling)
         replies += [trim_answer(row.tolist(), tokenizer) for row in out.new_tokens]
     return replies
 
@@ -318,7 +271,7 @@ class ChatSession:
         self.messages.append({"role": "user", "content": text})
         try:
             prompt = self._fitted_prompt()
-            self.last_output = _generate(self.model, self.tokenizer, [prompt], self.sampling, return_history=True, on_step=on_step)
+            self.last_output = generate_answers(self.model, self.tokenizer, [prompt], self.sampling, return_history=True, on_step=on_step)
         except Exception:
             self.messages.pop()  # the rejected question must not poison every later turn
             raise
@@ -438,7 +391,7 @@ def speed_quality_sweep(
     for name, sampling in configs.items():
         start, nfe, replies = time.perf_counter(), 0, []
         for first in range(0, len(prompts), batch_size):
-            out = _generate(model, tokenizer, prompts[first : first + batch_size], sampling)
+            out = generate_answers(model, tokenizer, prompts[first : first + batch_size], sampling)
             nfe += out.nfe
             replies += [trim_answer(row.tolist(), tokenizer) for row in out.new_tokens]
         results.append(speed_quality_row(name, replies, dataset, tokenizer, seconds=time.perf_counter() - start, forward_passes=nfe))

@@ -197,14 +197,15 @@ class _LiveView:
 
 def _answer_once(model, tokenizer, messages, sampling, live: bool):
     """(reply text, GenerationOutput) for one conversation, with the same sampler call as `chat`."""
-    from .chat import _generate, build_prompt, trim_answer
+    from .chat import generate_answers
+    from .chat_format import build_prompt, trim_answer
 
     prompt = build_prompt(tokenizer, messages)
-    out = _generate(model, tokenizer, [prompt], sampling, on_step=_LiveView(tokenizer, len(prompt)) if live else None)
+    out = generate_answers(model, tokenizer, [prompt], sampling, on_step=_LiveView(tokenizer, len(prompt)) if live else None)
     return trim_answer(out.new_tokens[0].tolist(), tokenizer), out
 
 
-def _generate(argv: list[str]) -> None:
+def _generate_command(argv: list[str]) -> None:
     import time
 
     args, sampling, model, tokenizer = _load_for_sampling(argv, "dlm-kit generate")
@@ -322,7 +323,7 @@ def _eval(argv: list[str]) -> None:
             json.dump({"model": args.model, "model_args": model_args, "results": results["results"]}, f, indent=2, default=str)
 
 
-_COMMANDS = {"train": _train, "generate": _generate, "chat": _chat, "eval": _eval}
+_COMMANDS = {"train": _train, "generate": _generate_command, "chat": _chat, "eval": _eval}
 
 
 def main(argv: list[str] | None = None) -> None:

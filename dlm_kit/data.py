@@ -1,4 +1,4 @@
-"""Data: chat datasets → tokens with prompt labels = -100, text corpora, synthetic tasks.
+"""Data: chat datasets and text corpora → tokens, with prompt labels = -100 (:data:`IGNORE_INDEX`).
 
 Three kinds of data feed a diffusion BERT:
 
@@ -6,12 +6,13 @@ Three kinds of data feed a diffusion BERT:
    SmolTalk rows (``messages``), from the hub or local JSON/JSONL, all become chat ``messages``
    (:func:`load_chat_dataset`), then tokens where the prompt is never trained
    (:func:`tokenize_chat`), then padded batches (:class:`SFTCollator`).
-2. **Text corpora** for continual MDLM pretraining (:func:`load_text_corpus`,
-   :func:`group_texts`): wikitext-103 in the ``full`` profile; in ``tiny`` the English Wikipedia
-   sample that ships in gensim's test data (106 articles, ~480K words; Wikipedia text is
-   CC BY-SA 4.0, https://en.wikipedia.org, loaded at run time, never copied into this repo).
-3. **Synthetic instruction tasks** written for this project (:func:`make_synthetic_tasks`):
-   families of graded difficulty whose answers can be checked exactly.
+2. **Text corpora** for continual MDLM pretraining, cut into token blocks (:func:`group_texts`):
+   wikitext-103 in the ``full`` profile, gensim's Wikipedia sample in ``tiny``.
+3. **Synthetic instruction tasks** written for this project, whose answers can be checked exactly.
+
+The raw text and the synthetic tasks come from :mod:`dlm_kit.corpora` (``load_text_corpus``,
+``make_synthetic_tasks``, ``exact_match``, ``gensim_wikipedia_pages``, ``DataFormatError``; re-exported
+here), the English chat data from :mod:`dlm_kit.english` (``load_english_chat``, re-exported).
 
     >>> ds = make_synthetic_tasks(["sort", "add"], n_train=8, n_test=4, seed=0)
     >>> ds["test"][0]["messages"][0]["role"], len(ds["train"])  # 8 per family
@@ -22,11 +23,8 @@ The end-of-answer / padding policy (:class:`SFTCollator`) is a choice, documente
 
 from __future__ import annotations
 
-import bz2
 import json
-import random
-import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -34,6 +32,16 @@ from typing import Any, Literal
 import datasets
 import torch
 from transformers import PreTrainedTokenizerBase
+
+from .corpora import (  # re-exported: the names' old home
+    SYNTHETIC_FAMILIES,
+    DataFormatError,
+    exact_match,
+    gensim_wikipedia_pages,
+    load_text_corpus,
+    make_synthetic_tasks,
+)
+from .english import load_english_chat  # re-exported
 
 __all__ = [
     "DataFormatError",
@@ -53,13 +61,10 @@ __all__ = [
 ]
 
 IGNORE_INDEX = -100
+"""The label of a position that is never trained (prompts, padding): PyTorch's cross-entropy default."""
 ROLES = ("system", "user", "assistant")
 # datasets whose hub layout needs a config name
 _HUB_CONFIGS = {"HuggingFaceTB/smoltalk": "all"}
-
-
-class DataFormatError(ValueError):
-    """A record does not have the fields a chat or text dataset needs; says where and why."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -382,78 +387,8 @@ class SFTCollator:
 
 
 # --------------------------------------------------------------------------------------------
-# 3. Text corpora for continual MDLM pretraining
+# 3. Text corpora → token blocks for continual MDLM pretraining
 # --------------------------------------------------------------------------------------------
-
-_GENSIM_WIKI = "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"
-_WIKITEXT = {"wikitext-103": "wikitext-103-raw-v1", "wikitext-2": "wikitext-2-raw-v1"}
-
-
-def _gensim_wikipedia_articles() -> list[str]:
-    """The English Wikipedia sample in gensim's test data, as clean paragraphs per article."""
-    return [text for _title, text in gensim_wikipedia_pages()]
-
-
-def gensim_wikipedia_pages() -> list[tuple[str, str]]:
-    """``(title, text)`` of each article of gensim's Wikipedia sample (redirects dropped; paragraphs
-    of at least five words, one per line). Text CC BY-SA 4.0, Wikipedia contributors."""
-    try:
-        from gensim.corpora.wikicorpus import extract_pages, filter_wiki
-        from gensim.test.utils import datapath
-    except ImportError as err:
-        raise ImportError(
-            "The 'gensim-wikipedia' corpus needs gensim: pip install 'dlm-kit[tiny]'."
-        ) from err
-    articles = []
-    with bz2.open(datapath(_GENSIM_WIKI), "rb") as dump:
-        for title, markup, _pageid in extract_pages(dump):
-            text = filter_wiki(markup)
-            if text.lstrip().lower().startswith("#redirect"):
-                continue
-            text = re.sub(r"'{2,}", "", text)  # bold / italic quotes
-            text = re.sub(r"^=+\s*(.*?)\s*=+\s*$", r"\1", text, flags=re.M)  # headings
-            paragraphs = [" ".join(p.split()) for p in text.split("\n")]
-            articles.append((title, "\n".join(p for p in paragraphs if len(p.split()) >= 5)))
-    return articles
-
-
-def load_text_corpus(source: str, *, split: Literal["train", "validation"] = "train") -> datasets.Dataset:
-    """A text corpus as a ``datasets.Dataset`` with a ``text`` column.
-
-    ``source``: ``"gensim-wikipedia"`` (offline; articles split 90/10 into train/validation by
-    position), ``"wikitext-103"`` / ``"wikitext-2"`` (hub), or a local ``.txt`` file (one
-    document per blank-line-separated block), ``.jsonl``/``.json``/``.parquet`` file or folder
-    with a ``text`` column (e.g. a downloaded copy of wikitext).
-
-    >>> load_text_corpus("gensim-wikipedia", split="validation").num_rows > 5
-    True
-    """
-    if split not in ("train", "validation"):
-        raise ValueError(f"split={split!r}; choose 'train' or 'validation'.")
-    if source == "gensim-wikipedia":
-        articles = _gensim_wikipedia_articles()
-        cut = int(len(articles) * 0.9)
-        return datasets.Dataset.from_dict({"text": articles[:cut] if split == "train" else articles[cut:]})
-    if source in _WIKITEXT:
-        return datasets.load_dataset("Salesforce/wikitext", _WIKITEXT[source], split=split)
-    path = Path(source)
-    if path.suffix == ".txt" and path.is_file():
-        docs = [d.strip() for d in path.read_text(encoding="utf-8").split("\n\n") if d.strip()]
-        return datasets.Dataset.from_dict({"text": docs})
-    if path.is_file():
-        builder = {".jsonl": "json", ".json": "json", ".parquet": "parquet"}.get(path.suffix)
-        if builder is None:
-            raise ValueError(f"{path}: unsupported corpus file type {path.suffix!r}; use .txt, .jsonl, .json or .parquet.")
-        ds = datasets.load_dataset(builder, data_files=str(path), split="train")
-    elif path.is_dir():
-        ds = datasets.load_dataset(str(path), split=split)
-    else:
-        raise ValueError(
-            f"Unknown corpus {source!r}: use 'gensim-wikipedia', 'wikitext-103', 'wikitext-2' or a local path."
-        )
-    if "text" not in ds.column_names:
-        raise DataFormatError(f"{source}: no 'text' column (columns: {ds.column_names}).")
-    return ds
 
 
 def group_texts(
@@ -478,110 +413,3 @@ def group_texts(
         raise ValueError(f"The corpus has {len(ids)} tokens, fewer than one block of {seq_length}.")
     return datasets.Dataset.from_dict({"input_ids": blocks, "labels": [list(b) for b in blocks]})
 
-
-# --------------------------------------------------------------------------------------------
-# 4. Synthetic instruction tasks (project-authored) with checkable answers
-# --------------------------------------------------------------------------------------------
-
-_LETTERS = "abcdefghijklmnopqrstuvwxyz"
-
-
-def _letters(rng: random.Random, n: int) -> list[str]:
-    return rng.sample(_LETTERS, n)
-
-
-def _copy(rng: random.Random) -> tuple[str, str]:
-    word = _letters(rng, rng.randint(3, 6))
-    return f"Copy the letters: {' '.join(word)}", " ".join(word)
-
-
-def _maximum(rng: random.Random) -> tuple[str, str]:
-    digits = [str(rng.randint(0, 9)) for _ in range(5)]
-    return f"What is the largest digit in {' '.join(digits)}?", max(digits)
-
-
-def _reverse(rng: random.Random) -> tuple[str, str]:
-    word = _letters(rng, 6)
-    return f"Reverse the letters: {' '.join(word)}", " ".join(reversed(word))
-
-
-def _sort(rng: random.Random) -> tuple[str, str]:
-    word = _letters(rng, 6)
-    return f"Sort the letters: {' '.join(word)}", " ".join(sorted(word))
-
-
-def _add(rng: random.Random) -> tuple[str, str]:
-    a, b = rng.randint(10, 99), rng.randint(10, 99)
-    return f"What is {a} + {b}?", str(a + b)
-
-
-SYNTHETIC_FAMILIES: dict[str, tuple[str, Callable[[random.Random], tuple[str, str]]]] = {
-    "copy": ("easy", _copy),
-    "maximum": ("easy", _maximum),
-    "reverse": ("medium", _reverse),
-    "sort": ("medium", _sort),
-    "add": ("hard", _add),
-}
-"""name → (difficulty, generator(rng) → (question, answer))."""
-
-
-def make_synthetic_tasks(
-    families: Sequence[str] | None = None, *, n_train: int = 2000, n_test: int = 200, seed: int = 0
-) -> datasets.DatasetDict:
-    """Seeded train/test splits of the synthetic tasks; no question appears in both.
-
-    ``n_train`` / ``n_test`` are per family. Rows: ``messages``, ``family``, ``difficulty``,
-    ``answer``.
-
-    >>> ds = make_synthetic_tasks(["sort"], n_train=3, n_test=1, seed=1)
-    >>> ds["test"][0]["family"], ds["test"][0]["difficulty"]
-    ('sort', 'medium')
-    """
-    for name, value in (("n_train", n_train), ("n_test", n_test)):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise ValueError(f"{name}={value!r}: use a whole number of questions per family, 0 or more.")
-    families = list(families or SYNTHETIC_FAMILIES)
-    unknown = [f for f in families if f not in SYNTHETIC_FAMILIES]
-    if unknown:
-        raise ValueError(f"Unknown task families {unknown}; choose from {list(SYNTHETIC_FAMILIES)}.")
-    splits: dict[str, list[dict]] = {"train": [], "test": []}
-    for family in families:
-        difficulty, generate = SYNTHETIC_FAMILIES[family]
-        rng = random.Random(f"{seed}-{family}")
-        pool: dict[str, str] = {}
-        for _ in range(50 * (n_train + n_test)):  # bounded: small families may run out
-            question, answer = generate(rng)
-            pool.setdefault(question, answer)
-            if len(pool) == n_train + n_test:
-                break
-        if len(pool) < n_train + n_test:
-            raise ValueError(f"Family {family!r} has only {len(pool)} distinct questions; ask for fewer.")
-        for i, (question, answer) in enumerate(pool.items()):
-            row = {
-                "messages": [{"role": "user", "content": question}, {"role": "assistant", "content": answer}],
-                "family": family,
-                "difficulty": difficulty,
-                "answer": answer,
-            }
-            splits["test" if i < n_test else "train"].append(row)
-    random.Random(seed).shuffle(splits["train"])
-    return datasets.DatasetDict({k: datasets.Dataset.from_list(v) for k, v in splits.items()})
-
-
-def exact_match(prediction: str, answer: str) -> bool:
-    """Whitespace- and case-insensitive equality (tokenizers may space letters differently).
-
-    >>> exact_match(" A b  c", "a b c")
-    True
-    """
-    return "".join(prediction.lower().split()) == "".join(answer.lower().split())
-
-
-def load_english_chat(**kwargs) -> datasets.DatasetDict:
-    """The kit's English instruction data (teacher answers + checkable Wikipedia families).
-
-    See :func:`dlm_kit.english.load_english_chat` for the arguments and the families.
-    """
-    from .english import load_english_chat as _load
-
-    return _load(**kwargs)

@@ -43,7 +43,8 @@ from pathlib import Path
 
 import datasets
 
-from .data import gensim_wikipedia_pages
+from .corpora import article_split, gensim_wikipedia_pages
+from .paths import ENGLISH_CHAT_DIR, MODELS_DIR
 
 __all__ = [
     "ENGLISH_FAMILIES",
@@ -59,8 +60,7 @@ __all__ = [
 
 ENGLISH_FAMILIES = ("unscramble", "title", "sort_words", "fill_span")
 """The checkable Wikipedia families, in the order they are built."""
-_PACKAGED = Path(__file__).resolve().parent / "_english_chat"  # only in an installed wheel (pyproject.toml)
-TEACHER_ANSWERS = (_PACKAGED if _PACKAGED.is_dir() else Path(__file__).resolve().parents[1] / "data" / "english_chat") / "teacher_answers.jsonl"
+TEACHER_ANSWERS = ENGLISH_CHAT_DIR / "teacher_answers.jsonl"
 """The committed teacher answers (rebuild with ``python scripts/make_english_chat.py``); the wheel carries a copy."""
 
 _PLAIN_WORD = re.compile(r"^[A-Za-z][A-Za-z'-]*$|^[0-9]{1,4}$")
@@ -146,9 +146,7 @@ def wikipedia_families(
     unknown = [f for f in families if f not in ENGLISH_FAMILIES]
     if unknown:
         raise ValueError(f"Unknown English families {unknown}; choose from {list(ENGLISH_FAMILIES)}.")
-    pages = gensim_wikipedia_pages()
-    cut = int(len(pages) * 0.9)  # the same article split as load_text_corpus("gensim-wikipedia")
-    train_pages, test_pages = pages[:cut], pages[cut:]
+    train_pages, test_pages = article_split(gensim_wikipedia_pages())  # as load_text_corpus("gensim-wikipedia")
     titled = [(title, s) for title, text in train_pages if _eligible_title(title) for s in _sentences(text)]
     splits: dict[str, list[dict]] = {"train": [], "test": []}
     for family in families:
@@ -299,8 +297,6 @@ def summarize_english_eval(record: dict, *, systems: list[str] | None = None) ->
 
 def load_english_eval(path: str | Path | None = None) -> dict:
     """The per-question results of ``scripts/eval_bert_chat.py`` (default: the committed ``models/bert-chat/eval.json``)."""
-    from .backbones import MODELS_DIR
-
     path = Path(path) if path is not None else MODELS_DIR / "bert-chat" / "eval.json"
     if not path.exists():
         raise FileNotFoundError(f"{path} is missing: run `python scripts/eval_bert_chat.py` (~15 min on 2 CPU cores).")

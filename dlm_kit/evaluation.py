@@ -60,8 +60,11 @@ except ImportError as error:  # an extra, not a core dependency
     ) from error
 
 from .backbones import load_backbone
-from .chat import SamplingConfig, answer_stop_sequences, trim_answer
-from .likelihood import _fit, encode_pair, exact_loglikelihood, is_greedy, mc_loglikelihood, rolling_windows
+from .chat import SamplingConfig
+from .chat_format import answer_stop_sequences, trim_answer
+from .likelihood import encode_pair, exact_loglikelihood, fit_context, is_greedy, mc_loglikelihood, rolling_windows
+from .paths import TASKS_DIR  # re-exported
+from .profiles import LOCAL_TASKS  # re-exported
 from .sampling import check_mode, context_length, generate
 
 __all__ = [
@@ -86,12 +89,6 @@ logger = logging.getLogger(__name__)
 
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
-_PACKAGED_TASKS = Path(__file__).resolve().parent / "_tasks"  # only in an installed wheel (pyproject.toml)
-TASKS_DIR = _PACKAGED_TASKS if _PACKAGED_TASKS.is_dir() else Path(__file__).resolve().parents[1] / "data" / "tasks"
-"""The offline lm-eval tasks (project-authored YAML + JSONL): the wheel's copy, else the checkout's data/tasks."""
-
-LOCAL_TASKS = ("dlm_kit_synthetic_gen", "dlm_kit_synthetic_mc")
-"""Offline tasks in :data:`TASKS_DIR`: exact match by generation, and multiple choice by likelihood."""
 
 SEED_TABLE_TASKS = {
     "LAMBADA": "lambada_openai",
@@ -446,7 +443,7 @@ class DiffusionLM(LM):
                         "generate_until got a context without the chat template: a chat model answers best "
                         "when lm-eval is run with apply_chat_template=True (--apply_chat_template)."
                     )
-                prompts = [_fit(self._encode(c), [0] * settings["max_new_tokens"], self.max_length) for c in contexts]
+                prompts = [fit_context(self._encode(c), [0] * settings["max_new_tokens"], self.max_length) for c in contexts]
                 # rows also stop at the end-of-answer tag, where trim_answer cuts them anyway:
                 # the text before a stop cannot change, so this is exact and saves the steps after
                 out = generate(self.model, prompts, mask_token_id=self.tokenizer.mask_token_id,

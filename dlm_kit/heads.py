@@ -15,7 +15,9 @@ the rows asked for; the numbers are those of the full forward at those rows.
     True
 
 Architectures with a known split: BERT, RoBERTa / XLM-RoBERTa, ModernBERT. Any other masked LM
-falls back to the full forward, indexed (same result, no saving).
+falls back to the full forward, indexed (same result, no saving). Every forward pass of the kit,
+full or split, goes through :func:`masked_lm_forward`, which passes the explicit position ids of
+:mod:`dlm_kit.positions` when there are any.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from collections.abc import Callable
 import torch
 from transformers import PreTrainedModel
 
-__all__ = ["split_masked_lm", "masked_lm_logits"]
+__all__ = ["split_masked_lm", "masked_lm_forward", "masked_lm_logits"]
 
 
 def split_masked_lm(model: PreTrainedModel) -> tuple[torch.nn.Module, Callable[[torch.Tensor], torch.Tensor]] | None:
@@ -44,6 +46,29 @@ def split_masked_lm(model: PreTrainedModel) -> tuple[torch.nn.Module, Callable[[
     return None
 
 
+def masked_lm_forward(
+    model: torch.nn.Module,
+    input_ids: torch.Tensor,
+    *,
+    attention_mask: torch.Tensor | None = None,
+    position_ids: torch.Tensor | None = None,
+):
+    """``model(input_ids=..., attention_mask=..., position_ids=...)``, the position ids left out when None.
+
+    ``model``: a masked LM (the output's ``.logits`` are [B, L, V]) or the encoder half of
+    :func:`split_masked_lm` (``[0]`` is the last hidden state [B, L, H]). ``position_ids`` [B, L]
+    come from :func:`dlm_kit.positions.position_ids`: None for models that number positions
+    themselves, which then get no ``position_ids`` argument at all (DistilBERT's forward takes none).
+
+    >>> from dlm_kit.backbones import load_backbone
+    >>> model, _ = load_backbone("tiny-bert", seed=0)
+    >>> masked_lm_forward(model, torch.tensor([[5, 6, 7]])).logits.shape[:2]
+    torch.Size([1, 3])
+    """
+    extra = {} if position_ids is None else {"position_ids": position_ids}
+    return model(input_ids=input_ids, attention_mask=attention_mask, **extra)
+
+
 def masked_lm_logits(
     model: PreTrainedModel,
     input_ids: torch.Tensor,
@@ -59,10 +84,9 @@ def masked_lm_logits(
     """
     if rows.shape != input_ids.shape:
         raise ValueError(f"rows {tuple(rows.shape)} must have the shape of input_ids {tuple(input_ids.shape)}.")
-    extra = {} if position_ids is None else {"position_ids": position_ids}
     parts = split_masked_lm(model)
     if parts is None:
-        return model(input_ids=input_ids, attention_mask=attention_mask, **extra).logits[rows]
+        return masked_lm_forward(model, input_ids, attention_mask=attention_mask, position_ids=position_ids).logits[rows]
     encoder, head = parts
-    hidden = encoder(input_ids=input_ids, attention_mask=attention_mask, **extra)[0]
+    hidden = masked_lm_forward(encoder, input_ids, attention_mask=attention_mask, position_ids=position_ids)[0]
     return head(hidden[rows])

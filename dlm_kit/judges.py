@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import importlib.util
 import math
-import os
 from collections.abc import Sequence
-from pathlib import Path
 
 import torch
 
+from .paths import cache_dir
 from .quiet import quiet
 
 __all__ = ["load_smollm2", "generative_perplexity", "answer_logprob", "shuffle_words", "repetition_stats", "teacher_answer_batch",
@@ -37,7 +36,7 @@ def load_smollm2(*, cache: bool = True):
     """
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    cached = Path(os.environ.get("DLM_KIT_CACHE", Path.home() / ".cache" / "dlm_kit")) / "smollm2-135m-instruct"
+    cached = cache_dir() / "smollm2-135m-instruct"
     if cache and (cached / "model.safetensors").exists():
         with quiet():  # no "Loading weights" bar in notebook outputs
             return AutoModelForCausalLM.from_pretrained(cached).eval(), AutoTokenizer.from_pretrained(cached)

@@ -36,10 +36,10 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from .heads import masked_lm_logits
+from .heads import masked_lm_forward, masked_lm_logits
 from .positions import context_length, position_ids
 
-__all__ = ["encode_pair", "exact_loglikelihood", "mc_loglikelihood", "rolling_windows", "is_greedy"]
+__all__ = ["encode_pair", "fit_context", "exact_loglikelihood", "mc_loglikelihood", "rolling_windows", "is_greedy"]
 
 logger = logging.getLogger(__name__)
 
@@ -75,8 +75,7 @@ def _logits_at(model, input_ids: torch.Tensor, attention_mask: torch.Tensor | No
     positions = position_ids(model, input_ids, attention_mask)
     if fast:
         return masked_lm_logits(model, input_ids, rows, attention_mask=attention_mask, position_ids=positions)
-    extra = {} if positions is None else {"position_ids": positions}
-    return model(input_ids=input_ids, attention_mask=attention_mask, **extra).logits[rows]
+    return masked_lm_forward(model, input_ids, attention_mask=attention_mask, position_ids=positions).logits[rows]
 
 
 def _pad(rows: Sequence[Sequence[int]], pad_token_id: int, device) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -166,11 +165,18 @@ def _model_max_length(model, max_length: int | None) -> int | None:
     return max_length
 
 
-def _fit(context: Sequence[int], continuation: Sequence[int], max_length: int | None) -> list[int]:
-    """Drop the oldest context tokens so that context + continuation fits the model (maybe all)."""
+def fit_context(context: Sequence[int], continuation: Sequence[int], max_length: int | None) -> list[int]:
+    """Drop the oldest context tokens so that context + continuation fits ``max_length`` (maybe all of them).
+
+    >>> fit_context([1, 2, 3, 4], [5, 6], 4), fit_context([1, 2], [3], None)
+    ([3, 4], [1, 2])
+    """
     if max_length is None or len(context) + len(continuation) <= max_length:
         return list(context)
     return list(context[len(context) + len(continuation) - max_length :])
+
+
+_fit = fit_context  # the old private name
 
 
 def exact_loglikelihood(
@@ -206,7 +212,7 @@ def exact_loglikelihood(
     for first in range(0, len(contexts), 128):  # bounded memory on large benchmarks
         rows, owners, weights = [], [], []
         for r in range(first, min(first + 128, len(contexts))):
-            context, size = _fit(contexts[r], continuations[r], max_length), len(continuations[r])
+            context, size = fit_context(contexts[r], continuations[r], max_length), len(continuations[r])
             if size > 16:
                 raise ValueError(f"Continuation {r} has {size} tokens: 2**{size} rows is too many; use mc_loglikelihood.")
             masks = [m for count in range(1, size + 1) for m in combinations(range(size), count)]
@@ -277,7 +283,7 @@ def mc_loglikelihood(
     for first in range(0, len(sampled), per_chunk):
         rows, owners, weights = [], [], []
         for r in sampled[first : first + per_chunk]:
-            context, size = _fit(contexts[r], continuations[r], max_length), len(continuations[r])
+            context, size = fit_context(contexts[r], continuations[r], max_length), len(continuations[r])
             shift = torch.rand((), generator=generator).item()
             counts = [1 + int((j + shift) * size / num_samples) for j in range(num_samples)]
             masks = [tuple(torch.randperm(size, generator=generator)[:count].tolist()) for count in counts]
@@ -362,7 +368,7 @@ def is_greedy(
     _check_lengths(contexts, continuations, max_length)
     pad = mask_token_id if pad_token_id is None else pad_token_id
     device = next(model.parameters()).device
-    fitted = [_fit(c, t, max_length) for c, t in zip(contexts, continuations)]
+    fitted = [fit_context(c, t, max_length) for c, t in zip(contexts, continuations)]
     # a mask token in the continuation is never written (a committed [MASK] stays masked): False
     checked = [r for r, c in enumerate(continuations) if mask_token_id not in c]
     order = sorted(checked, key=lambda r: len(fitted[r]) + len(continuations[r]))

@@ -31,6 +31,8 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
+from .data import IGNORE_INDEX  # re-exported
+from .heads import masked_lm_forward
 from .positions import position_ids, position_offset
 
 __all__ = [
@@ -44,8 +46,6 @@ __all__ = [
     "loss_at_mask_ratios",
     "sequence_losses_at_mask_ratios",
 ]
-
-IGNORE_INDEX = -100
 
 
 @dataclass(frozen=True)
@@ -238,11 +238,8 @@ def sequence_losses_at_mask_ratios(
                 attention_mask = batch.get("attention_mask")
                 attention_mask = None if attention_mask is None else attention_mask.to(device)
                 positions = position_ids(model, corrupted.input_ids, attention_mask, offset=offset)
-                logits = model(
-                    input_ids=corrupted.input_ids,
-                    attention_mask=attention_mask,
-                    **({} if positions is None else {"position_ids": positions}),
-                ).logits
+                logits = masked_lm_forward(model, corrupted.input_ids, attention_mask=attention_mask,
+                                           position_ids=positions).logits
                 ce = F.cross_entropy(logits[corrupted.masked].float(), labels[corrupted.masked], reduction="none")
                 nll[corrupted.masked] = ce.double()
             nll_rows.append(nll.sum(1).cpu())

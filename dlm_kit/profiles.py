@@ -23,11 +23,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
-__all__ = ["Profile", "get_profile", "PROFILE_NAMES", "SMOKE_STANDINS", "smoke_dir"]
+from .paths import cache_dir
+
+__all__ = ["Profile", "get_profile", "PROFILE_NAMES", "SMOKE_STANDINS", "LOCAL_TASKS", "smoke_dir"]
 
 PROFILE_NAMES = ("tiny", "full", "smoke")
 
-_LOCAL_TASKS = ("dlm_kit_synthetic_gen", "dlm_kit_synthetic_mc")  # = dlm_kit.evaluation.LOCAL_TASKS (tested)
+LOCAL_TASKS = ("dlm_kit_synthetic_gen", "dlm_kit_synthetic_mc")
+"""Offline lm-eval tasks in :data:`dlm_kit.paths.TASKS_DIR`: exact match by generation, and multiple choice by
+likelihood (``dlm_kit.evaluation`` re-exports the name)."""
 
 
 @dataclass(frozen=True)
@@ -63,7 +67,7 @@ class Profile:
     """Mask ratios at which notebook 01 measures loss."""
     released_chat_model: str = "tiny-chat"
     """The ready-made diffusion chat model notebook 05 scores on :attr:`benchmark_tasks`."""
-    benchmark_tasks: tuple[str, ...] = _LOCAL_TASKS
+    benchmark_tasks: tuple[str, ...] = LOCAL_TASKS
     """lm-eval tasks notebook 05 runs on :attr:`released_chat_model` (`full`: the seed's table)."""
     causal_baseline: str = "tiny-chat-ar"
     """The autoregressive model notebook 05 scores beside :attr:`released_chat_model` on the same
@@ -136,7 +140,7 @@ def smoke_dir() -> Path:
     (default ``~/.cache/dlm_kit/smoke``)."""
     if os.environ.get("DLM_KIT_SMOKE_DIR"):
         return Path(os.environ["DLM_KIT_SMOKE_DIR"]).expanduser()
-    return Path(os.environ.get("DLM_KIT_CACHE", Path.home() / ".cache" / "dlm_kit")).expanduser() / "smoke"
+    return cache_dir() / "smoke"
 
 
 def _smoke_profile() -> Profile:
@@ -163,7 +167,7 @@ def _smoke_profile() -> Profile:
         sft_stages=tuple(tuple(map(local, stage)) for stage in full.sft_stages),
         released_chat_model=local(full.released_chat_model),
         causal_baseline=local(full.causal_baseline),
-        benchmark_tasks=_LOCAL_TASKS,  # the seed's tasks need hub data: score the offline ones
+        benchmark_tasks=LOCAL_TASKS,  # the seed's tasks need hub data: score the offline ones
         seq_length=32,
         max_sft_length=96,
         batch_size=8,

@@ -55,7 +55,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .heads import masked_lm_logits, split_masked_lm
+from .heads import masked_lm_forward, masked_lm_logits, split_masked_lm
 from .layerwise import LayerwiseEncoder
 from .positions import context_length, position_ids, position_offset  # context_length, position_offset: re-exported
 
@@ -444,8 +444,7 @@ class _Forward:
             return self.head(self._hidden(x, where))
         if self.fast:  # an architecture LayerwiseEncoder does not know: the head, still only where needed
             return masked_lm_logits(self.model, x, where, attention_mask=attention_mask, position_ids=positions)
-        kwargs = {} if positions is None else {"position_ids": positions}
-        return self.model(input_ids=x, attention_mask=attention_mask, **kwargs).logits[where]
+        return masked_lm_forward(self.model, x, attention_mask=attention_mask, position_ids=positions).logits[where]
 
     def _hidden(self, x: torch.Tensor, where: torch.Tensor) -> torch.Tensor:
         """Last hidden states [M, H] at `where`: the whole canvas, or with a cache a window of it

@@ -26,13 +26,13 @@ from pathlib import Path
 
 import datasets
 
+from .paths import TEACHER_CHAT_DIR
 from .teacher_prompts import teacher_prompts, topic_names
 
 __all__ = ["TEACHER_CHAT", "answer_problem", "load_teacher_chat", "filter_report", "SIMPLE_FACTS", "simple_facts",
            "keyword_correct", "repeated_ngram", "distinct_n"]
 
-_PACKAGED = Path(__file__).resolve().parent / "_teacher_chat"  # only in an installed wheel (pyproject.toml)
-TEACHER_CHAT = (_PACKAGED if _PACKAGED.is_dir() else Path(__file__).resolve().parents[1] / "data" / "teacher_chat") / "answers.jsonl"
+TEACHER_CHAT = TEACHER_CHAT_DIR / "answers.jsonl"
 """The committed raw teacher answers (rebuild with ``python scripts/make_teacher_data.py``)."""
 
 _REFUSAL = re.compile(

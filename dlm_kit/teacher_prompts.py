@@ -417,7 +417,7 @@ def _forms(entry: str, countable: bool | None) -> dict[str, str]:
 
 def _wikipedia_titles() -> list[str]:
     """Titles of gensim's Wikipedia sample that read as a topic (no lists, disambiguation pages or one-letter titles)."""
-    from .data import gensim_wikipedia_pages  # corpora sit below this module; imported late (gensim is slow)
+    from .corpora import gensim_wikipedia_pages  # imported late (gensim is slow)
 
     titles = []
     for title, _ in gensim_wikipedia_pages():

@@ -41,7 +41,7 @@ from transformers import (
 )
 
 from .data import IGNORE_INDEX, SFTCollator
-from .heads import masked_lm_logits
+from .heads import masked_lm_forward, masked_lm_logits
 from .positions import context_length, position_ids, position_offset
 from .quiet import quiet
 from .masking import MaskingConfig, corrupt, masked_diffusion_loss
@@ -249,11 +249,7 @@ class MDLMTrainer(Trainer):
                 model, corrupted.input_ids, corrupted.masked, attention_mask=attention_mask, position_ids=positions
             )
             return masked_diffusion_loss(logits, labels, corrupted, objective=self.masking.objective, scored_only=True)
-        outputs = model(
-            input_ids=corrupted.input_ids,
-            attention_mask=attention_mask,
-            **({} if positions is None else {"position_ids": positions}),
-        )
+        outputs = masked_lm_forward(model, corrupted.input_ids, attention_mask=attention_mask, position_ids=positions)
         loss = masked_diffusion_loss(outputs.logits, labels, corrupted, objective=self.masking.objective)
         return (loss, outputs) if return_outputs else loss
 

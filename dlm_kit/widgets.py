@@ -36,6 +36,7 @@ import html
 import math
 from dataclasses import dataclass
 
+from .chat_format import answer_stop_sequences, build_prompt, find_end_of_answer
 from .sampling import GenerationOutput, generate
 
 __all__ = ["COLORS", "Frame", "frames_from_output", "display_tokens", "render_step_html", "DenoisingPlayer", "DenoisingStudio", "save_denoising_gif"]
@@ -101,8 +102,6 @@ def display_tokens(ids: list[int], tokenizer) -> list[str]:
 
 def _padding(ids: list[int], tokenizer) -> list[bool]:
     """EOS/pad tokens, and every position after the first complete end-of-answer tag."""
-    from .chat import answer_stop_sequences, find_end_of_answer
-
     quiet = {tokenizer.eos_token_id, tokenizer.pad_token_id} - {None}
     padding = [t in quiet for t in ids]
     tag_start = find_end_of_answer(ids, tokenizer)
@@ -248,8 +247,6 @@ class DenoisingStudio:
 
     def generate(self) -> GenerationOutput:
         """Sample with the current controls, updating the view after every step."""
-        from .chat import build_prompt
-
         prompt_ids = build_prompt(self.tokenizer, self.prompt.value)
         start, tok = len(prompt_ids), self.tokenizer
 
