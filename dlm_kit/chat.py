@@ -15,15 +15,12 @@ on the synthetic tasks per family.
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import time
 import warnings
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Literal
 
 import torch
@@ -40,6 +37,7 @@ from .chat_format import (  # re-exported: the chat format's old home
 from .corpora import exact_match
 from .paths import SAMPLING_CONFIG_FILE  # re-exported
 from .sampling import GenerationOutput, context_length, generate
+from .sampling_config import PRESETS, SamplingConfig  # re-exported: its old home
 
 logger = logging.getLogger(__name__)
 
@@ -61,113 +59,6 @@ __all__ = [
     "speed_quality_sweep",
     "speed_quality_row",
 ]
-
-
-@dataclass(frozen=True)
-class SamplingConfig:
-    """Sampler settings for answers (the keywords of :func:`dlm_kit.sampling.generate`)."""
-
-    max_new_tokens: int = 64
-    """Canvas length for the answer, in tokens."""
-    steps: int | None = None
-    """Denoising steps in all; None = max_new_tokens (one token per step, the card's default)."""
-    block_size: int | None = None
-    """Tokens per block, filled left to right; None = max_new_tokens (a single block)."""
-    temperature: float = 0.0
-    remasking: Literal["low_confidence", "random"] = "low_confidence"
-    cfg_scale: float = 0.0
-    threshold: float | None = None
-    """Confidence-threshold parallel decoding: commit every token at least this sure."""
-    stop_at_eos: bool = True
-    """Stop a row once its EOS or end-of-answer tag is fixed (exact: the text before it cannot change)."""
-    mode: Literal["exact", "fast"] = "fast"
-    """'fast': the MLM head only where logits are needed (same tokens up to float rounding, see
-    docs/performance.md); 'exact': the model card's reference tokens, bit for bit."""
-    cache: Literal["none", "prefix", "dual"] = "none"
-    """Approximate prefix / dual cache of keys and values within a block (fast mode; not the
-    reference's tokens, its accuracy is in docs/performance.md); 'none' is exact."""
-    compile: bool | str = False
-    """torch.compile the encoder (fast mode): True, or a mode such as 'reduce-overhead' (CUDA graphs)."""
-    repetition_penalty: float = 1.0
-    """> 1 makes words the answer already holds less likely elsewhere (Hugging Face's convention); 1.0 = off."""
-
-    def __post_init__(self) -> None:
-        # checked where the settings are made, so a bad value never runs silently as a default
-        for name in ("max_new_tokens", "steps", "block_size"):
-            value = getattr(self, name)
-            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
-                raise ValueError(f"SamplingConfig({name}={value!r}): use a whole number of at least 1"
-                                 + ("" if name == "max_new_tokens" else ", or None for the default (max_new_tokens)") + ".")
-        if not self.temperature >= 0:
-            raise ValueError(f"SamplingConfig(temperature={self.temperature!r}): use 0 (greedy) or a positive temperature.")
-        if not 0 < self.repetition_penalty < float("inf"):
-            raise ValueError(f"SamplingConfig(repetition_penalty={self.repetition_penalty!r}): use a number > 0 "
-                             "(1.0 = off; 1.1-1.5 discourages repeated words).")
-        if self.threshold is not None and not 0 < self.threshold <= 1:
-            raise ValueError(f"SamplingConfig(threshold={self.threshold!r}): use a confidence in (0, 1], e.g. 0.9, or None.")
-        for name, allowed in (("remasking", ("low_confidence", "random")), ("mode", ("exact", "fast")),
-                              ("cache", ("none", "prefix", "dual"))):
-            if getattr(self, name) not in allowed:
-                raise ValueError(f"SamplingConfig({name}={getattr(self, name)!r}): choose one of {allowed}.")
-
-    def save_pretrained(self, folder: str | os.PathLike) -> Path:
-        """Write these settings as the folder's recommended sampler settings (:data:`SAMPLING_CONFIG_FILE`)."""
-        path = Path(folder) / SAMPLING_CONFIG_FILE
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(asdict(self), indent=2) + "\n")
-        return path
-
-    @classmethod
-    def from_dict(cls, settings: Mapping, *, where: str = "settings") -> SamplingConfig:
-        """Settings from a dict (a :data:`SAMPLING_CONFIG_FILE`); unknown keys are refused, naming the known ones."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(settings) - known)
-        if unknown:
-            raise ValueError(f"{where}: unknown sampler settings {unknown}; known: {sorted(known)}.")
-        return cls(**settings)
-
-    @classmethod
-    def from_pretrained(cls, folder: str | os.PathLike) -> SamplingConfig:
-        """The recommended settings saved in ``folder`` (:meth:`save_pretrained`)."""
-        path = Path(folder) / SAMPLING_CONFIG_FILE
-        if not path.exists():
-            raise FileNotFoundError(f"{path} does not exist; the folder has no recommended sampler settings.")
-        return cls.from_dict(json.loads(path.read_text()), where=str(path))
-
-    @classmethod
-    def for_model(cls, model) -> tuple[SamplingConfig, str]:
-        """The model's recommended settings if it carries some, else the kit's defaults; and which.
-
-        A model loaded by :func:`dlm_kit.backbones.load_backbone` from a folder with a
-        :data:`SAMPLING_CONFIG_FILE` carries its settings in ``model.config.dlm_kit_sampling``.
-
-        >>> from dlm_kit.backbones import load_backbone
-        >>> model, _ = load_backbone("tiny-bert", seed=0)
-        >>> SamplingConfig.for_model(model)[1]
-        'the kit defaults'
-        >>> model.config.dlm_kit_sampling = {"block_size": 8}
-        >>> config, source = SamplingConfig.for_model(model)
-        >>> config.block_size, source
-        (8, "the model's recommended settings (sampling_config.json)")
-        """
-        settings = getattr(getattr(model, "config", None), "dlm_kit_sampling", None)
-        if settings:
-            return cls.from_dict(settings, where="model.config.dlm_kit_sampling"), f"the model's recommended settings ({SAMPLING_CONFIG_FILE})"
-        return cls(), "the kit defaults"
-
-    def generate_kwargs(self) -> dict:
-        kwargs = asdict(self)
-        kwargs["steps"] = self.steps or self.max_new_tokens
-        kwargs["block_size"] = self.block_size or self.max_new_tokens
-        return kwargs
-
-
-PRESETS: dict[str, SamplingConfig] = {
-    "quality": SamplingConfig(),
-    "fast": SamplingConfig(threshold=0.9),
-    "creative": SamplingConfig(temperature=0.8, remasking="random"),
-}
-"""Named settings: 'quality' one token per step; 'fast' threshold decoding; 'creative' sampling."""
 
 
 def generate_answers(

@@ -34,6 +34,7 @@ __all__ = [
     "find_end_of_answer",
     "trim_answer",
     "strip_tag_fragment",
+    "generation_prompt_suffix",
 ]
 
 # The released ModernBERT chat checkpoints' format, as plain-text tags (see docs/design.md).
@@ -212,3 +213,21 @@ def answer_stop_sequences(tokenizer: PreTrainedTokenizerBase) -> list[list[int]]
     1
     """
     return [tokenizer(END_OF_ANSWER, add_special_tokens=False)["input_ids"]]
+
+
+def generation_prompt_suffix(tokenizer: PreTrainedTokenizerBase) -> str | None:
+    """The last word the chat template writes after a user turn (e.g. ``[Answer]``), or None.
+
+    A prompt built by the template ends with it, so it tells a templated prompt from a raw one.
+    None when the template writes nothing after the user's text, or there is no template.
+
+    >>> from dlm_kit.backbones import build_tiny_tokenizer
+    >>> generation_prompt_suffix(build_tiny_tokenizer())
+    '[Answer]'
+    """
+    probe = "dlm-kit-probe"
+    if not getattr(tokenizer, "chat_template", None):
+        return None
+    prompt = tokenizer.apply_chat_template([{"role": "user", "content": probe}], add_generation_prompt=True, tokenize=False)
+    after = prompt[prompt.rindex(probe) + len(probe) :].split() if probe in prompt else []
+    return after[-1] if after else None

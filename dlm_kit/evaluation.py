@@ -60,12 +60,14 @@ except ImportError as error:  # an extra, not a core dependency
     ) from error
 
 from .backbones import load_backbone
-from .chat import SamplingConfig
-from .chat_format import answer_stop_sequences, trim_answer
-from .likelihood import encode_pair, exact_loglikelihood, fit_context, is_greedy, mc_loglikelihood, rolling_windows
+from .sampling_config import SamplingConfig
+from .chat_format import answer_stop_sequences, generation_prompt_suffix, trim_answer
+from .eval_args import SAMPLER_KEYS, DiffusionLMArgs
+from .likelihood import (encode_pair, exact_loglikelihood, fit_context, is_greedy, mc_loglikelihood, model_max_length,
+                         rolling_windows)
 from .paths import TASKS_DIR  # re-exported
 from .profiles import LOCAL_TASKS  # re-exported
-from .sampling import check_mode, context_length, generate
+from .sampling import generate
 
 __all__ = [
     "DiffusionLM",
@@ -83,11 +85,10 @@ __all__ = [
     "SEED_RESULTS",
     "document_scores",
     "headline_score",
+    "generation_settings",
 ]
 
 logger = logging.getLogger(__name__)
-
-_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
 SEED_TABLE_TASKS = {
@@ -209,139 +210,90 @@ def headline_score(results: dict, task: str) -> float:
     raise ValueError(f"{task!r} has none of the metrics {_HEADLINE_METRICS}: {sorted(scores)}.")
 
 
+def generation_settings(sampling: dict, gen_kwargs: dict, *, default_tokens: int, max_length: int | None) -> dict:
+    """The keywords of :func:`dlm_kit.sampling.generate` for one lm-eval ``generate_until`` request.
+
+    ``max_gen_toks`` (else ``default_tokens``) rounded up to whole blocks; a canvas that leaves
+    the prompt no room in ``max_length`` is shortened, with a warning; ``do_sample`` with a
+    temperature samples.
+
+    >>> generation_settings({"block_size": 8, "steps": None}, {"max_gen_toks": 12}, default_tokens=64, max_length=None)
+    {'block_size': 8, 'steps': 16, 'max_new_tokens': 16}
+    """
+    wanted = int(gen_kwargs.get("max_gen_toks", default_tokens))
+    if wanted < 1:
+        raise ValueError(f"max_gen_toks={wanted}: generate_until needs at least 1 new token "
+                         "(lm-eval --gen_kwargs max_gen_toks=N with N >= 1).")
+    block = sampling["block_size"] or wanted
+    canvas = -(-wanted // block) * block
+    if max_length is not None and canvas >= max_length:
+        # the prompt needs at least one position: shorten the answer rather than fail the run
+        rounded, block = canvas, min(block, max_length - 1)
+        canvas = (max_length - 1) // block * block
+        logger.warning(
+            "max_gen_toks=%d (%d in whole blocks) leaves no room for the prompt in max_length=%d: "
+            "generating %d tokens after the last %d context tokens. Pass a smaller max_gen_toks "
+            "(lm-eval --gen_kwargs max_gen_toks=N) or a larger max_length (up to the model's positions).",
+            wanted, rounded, max_length, canvas, max_length - canvas,
+        )
+    settings = dict(sampling, max_new_tokens=canvas, block_size=min(block, canvas))
+    settings["steps"] = sampling["steps"] or canvas
+    if gen_kwargs.get("do_sample") and float(gen_kwargs.get("temperature", 0) or 0) > 0:
+        settings["temperature"] = float(gen_kwargs["temperature"])
+    return settings
+
+
 @register_model("dlm_kit")
 class DiffusionLM(LM):
     """lm-eval's view of a masked diffusion LM (any Hugging Face masked LM the kit can load).
 
-    ``model_args`` (all optional but ``pretrained``): ``pretrained`` a folder, hub id or kit
-    name (``tiny-chat``); ``mc_num`` Monte Carlo samples per log-likelihood request (32);
-    ``batch_size`` rows per forward pass; ``device``; ``dtype`` (float32 | bfloat16 | float16);
-    ``max_length`` (default and upper bound: the model's positions); sampler settings for ``generate_until``:
-    ``max_new_tokens`` (lm-eval's ``max_gen_toks`` wins when a task sets it, rounded up to whole
-    blocks), ``block_size`` (default: the whole answer), ``steps`` (default: one token per step),
-    ``threshold``, ``temperature``, ``remasking``, ``cfg_scale``, ``repetition_penalty`` (those not given come from the
-    model's recommended settings, its folder's ``sampling_config.json``, else the kit's
-    defaults); ``seed``; for scoring:
+    ``model_args`` (:class:`dlm_kit.eval_args.DiffusionLMArgs`; all optional but ``pretrained``, an
+    unknown key is refused): ``pretrained`` a folder, hub id or kit name (``tiny-chat``), or a
+    model object with ``tokenizer=``; ``mc_num`` Monte Carlo samples per log-likelihood (32);
+    ``batch_size`` rows per forward pass (``auto`` means 32, said in a warning), at most
+    ``max_batch_size``; ``device``; ``dtype`` (float32 | bfloat16 | float16); ``max_length``
+    (default and upper bound: the model's positions); for ``generate_until``: ``max_new_tokens``
+    (lm-eval's ``max_gen_toks`` wins when a task sets it, rounded up to whole blocks) and the
+    sampler settings ``block_size``, ``steps``, ``threshold``, ``temperature``, ``remasking``,
+    ``cfg_scale``, ``repetition_penalty`` (those not given come from the model's
+    ``sampling_config.json``, else the kit's defaults), ``mode`` (``fast``, the default: the MLM
+    head only on the candidates; its generations on ``dlm_kit_synthetic_gen`` were all identical to
+    ``exact`` mode's, ``benchmarks/eval_mode_agreement.py``), ``seed``; for scoring:
     ``rolling_context`` tokens of context per later window of ``loglikelihood_rolling`` (default
-    ``max_length // 2``), ``fast_likelihood`` (default true: the MLM head only on scored
-    positions; false takes the full forward's logits, same numbers up to rounding); ``mode`` of
-    the sampler in ``generate_until``: ``fast`` (default; the MLM head only on the candidates,
-    :func:`dlm_kit.sampling.generate`; its generations on ``dlm_kit_synthetic_gen`` were all
-    identical to exact mode's, ``benchmarks/eval_mode_agreement.py``) or ``exact`` (the model
-    card's tokens bit for bit); log-likelihoods do not depend on it.
+    ``max_length // 2``) and ``fast_likelihood`` (default true: the MLM head only on scored
+    positions; false: the full forward's logits, the same numbers up to rounding).
     """
 
-    def __init__(
-        self,
-        pretrained: Any = None,
-        tokenizer: Any = None,
-        *,
-        mc_num: int = 32,
-        batch_size: int | str = 32,
-        max_batch_size: int | None = None,
-        device: str | None = None,
-        dtype: str | torch.dtype | None = None,
-        max_length: int | None = None,
-        max_new_tokens: int = 64,
-        block_size: int | None = None,
-        steps: int | None = None,
-        threshold: float | None = None,
-        temperature: float | None = None,
-        remasking: str | None = None,
-        cfg_scale: float | None = None,
-        repetition_penalty: float | None = None,
-        seed: int = 0,
-        rolling_context: int | None = None,
-        fast_likelihood: bool | str = True,
-        mode: str = "fast",
-        **unused: Any,
-    ) -> None:
+    def __init__(self, pretrained: Any = None, tokenizer: Any = None, **model_args: Any) -> None:
         super().__init__()
-        if pretrained is None:
-            raise ValueError("model_args needs pretrained=PATH (a saved folder, a hub id, or a kit name such as tiny-chat).")
-        if unused:
-            logger.warning("dlm_kit ignores model_args %s", sorted(unused))
-        if isinstance(dtype, str) and dtype not in ("auto", ""):
-            if dtype not in _DTYPES:
-                raise ValueError(f"dtype={dtype!r}: use float32, bfloat16 or float16.")
-            dtype = _DTYPES[dtype]
-        elif not isinstance(dtype, torch.dtype):
-            dtype = None
+        args = DiffusionLMArgs.parse(pretrained=pretrained, tokenizer=tokenizer, **model_args)
         if isinstance(pretrained, str):
-            model, loaded_tokenizer = load_backbone(pretrained, dtype=dtype)
+            model, loaded_tokenizer = load_backbone(pretrained, dtype=args.dtype)
+        elif tokenizer is None:
+            raise ValueError("Pass tokenizer= with a model object (or pretrained=PATH to load both).")
         else:
-            if tokenizer is None:
-                raise ValueError("Pass tokenizer= with a model object (or pretrained=PATH to load both).")
             model, loaded_tokenizer = pretrained, None
         self.tokenizer = tokenizer if tokenizer is not None and not isinstance(tokenizer, str) else loaded_tokenizer
         if self.tokenizer.mask_token_id is None:
             raise ValueError(f"{pretrained!r} has no mask token: a masked diffusion LM needs one.")
-        if device is not None and torch.device(device).type == "cuda" and not torch.cuda.is_available():
-            raise ValueError(f"device={device!r} but torch.cuda.is_available() is False (CPU-only torch or no GPU); "
-                             "pass device='cpu' or leave device unset to pick one.")
-        self._device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self._device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.model = model.to(self._device).eval()
         self.name = pretrained if isinstance(pretrained, str) else type(model).__name__
-        self.mc_num = int(mc_num)
-        self.batch_size = 32 if str(batch_size).startswith("auto") else int(batch_size)
-        positions = context_length(model)  # RoBERTa takes fewer tokens than max_position_embeddings
-        self.max_length = self._check_max_length(max_length, positions)
+        self.mc_num, self.batch_size, self.seed = args.mc_num, args.batch_size, args.seed
+        self.max_length = model_max_length(model, args.max_length)
+        self.max_new_tokens, self.fast_likelihood = args.max_new_tokens, args.fast_likelihood
         # settings not given here come from the model's recommended ones (sampling_config.json), if any
         recommended, self.sampling_source = SamplingConfig.for_model(model)
-        given = lambda value: value not in (None, "", "None")  # noqa: E731
-        self.sampling = dict(
-            block_size=int(block_size) if given(block_size) else recommended.block_size,
-            steps=int(steps) if given(steps) else recommended.steps,
-            threshold=float(threshold) if given(threshold) else recommended.threshold,
-            temperature=float(temperature) if given(temperature) else recommended.temperature,
-            remasking=remasking if given(remasking) else recommended.remasking,
-            cfg_scale=float(cfg_scale) if given(cfg_scale) else recommended.cfg_scale,
-            repetition_penalty=float(repetition_penalty) if given(repetition_penalty) else recommended.repetition_penalty,
-            mode=check_mode(mode),
-        )
+        self.sampling = {key: getattr(recommended, key) for key in SAMPLER_KEYS} | args.sampler_overrides()
+        self.sampling["mode"] = args.mode
         logger.info("DiffusionLM: generation settings not given in model_args come from %s", self.sampling_source)
-        self.max_new_tokens = int(max_new_tokens)
-        if self.max_new_tokens < 1:
-            raise ValueError(f"max_new_tokens={max_new_tokens!r}: generate_until needs at least 1 new token; e.g. max_new_tokens=64.")
-        self.seed = int(seed)
         window = self.max_length or 512
-        self.rolling_context = window // 2 if rolling_context in (None, "", "None") else int(rolling_context)
+        self.rolling_context = window // 2 if args.rolling_context is None else args.rolling_context
         rolling_windows([], max_length=window, context=self.rolling_context)  # a ValueError names a bad value now
-        if str(fast_likelihood).lower() not in ("true", "false", "1", "0"):
-            raise ValueError(f"fast_likelihood={fast_likelihood!r}: use true or false.")
-        self.fast_likelihood = str(fast_likelihood).lower() in ("true", "1")
         self._warned_template = False
-        self._generation_prompt = self._last_word_of_generation_prompt()
-
-    @staticmethod
-    def _check_max_length(max_length: Any, positions: int | None) -> int | None:
-        """``max_length`` from model_args: the model's positions when unset, clamped to them when larger."""
-        if max_length in (None, "", "None", 0, "0"):
-            return positions
-        value = int(max_length)
-        if value < 2:
-            raise ValueError(f"max_length={max_length!r}: needs at least 2 positions (one context token and one new "
-                             f"token); leave it unset for the model's {positions}.")
-        if positions is not None and value > positions:
-            logger.warning("max_length=%d is more than the model's %d positions: using %d.", value, positions, positions)
-            return positions
-        return value
-
-    def _last_word_of_generation_prompt(self) -> str | None:
-        """The last word the chat template writes after a user turn (e.g. "[Answer]"), or None.
-
-        A context templated by lm-eval ends with it. None when the template writes nothing after
-        the user's text (or there is no template): then no context can be told apart, and
-        ``generate_until`` does not warn about missing templates.
-        """
-        probe = "dlm-kit-probe"
-        if not getattr(self.tokenizer, "chat_template", None):
-            return None
-        prompt = self.tokenizer.apply_chat_template([{"role": "user", "content": probe}], add_generation_prompt=True, tokenize=False)
-        after = prompt[prompt.rindex(probe) + len(probe) :].split() if probe in prompt else []
-        if not after:
+        self._generation_prompt = generation_prompt_suffix(self.tokenizer)
+        if self._generation_prompt is None and getattr(self.tokenizer, "chat_template", None):
             logger.info("The chat template writes nothing after a user turn: generate_until cannot check contexts for it.")
-        return after[-1] if after else None
 
     # -- lm-eval's chat-template hooks -----------------------------------------------------------
     @property
@@ -397,29 +349,6 @@ class DiffusionLM(LM):
         return totals
 
     # -- generation --------------------------------------------------------------------------------
-    def _sampler_settings(self, gen_kwargs: dict) -> dict:
-        wanted = int(gen_kwargs.get("max_gen_toks", self.max_new_tokens))
-        if wanted < 1:
-            raise ValueError(f"max_gen_toks={wanted}: generate_until needs at least 1 new token "
-                             "(lm-eval --gen_kwargs max_gen_toks=N with N >= 1).")
-        block = self.sampling["block_size"] or wanted
-        canvas = -(-wanted // block) * block
-        if self.max_length is not None and canvas >= self.max_length:
-            # the prompt needs at least one position: shorten the answer rather than fail the run
-            rounded, block = canvas, min(block, self.max_length - 1)
-            canvas = (self.max_length - 1) // block * block
-            logger.warning(
-                "max_gen_toks=%d (%d in whole blocks) leaves no room for the prompt in max_length=%d: "
-                "generating %d tokens after the last %d context tokens. Pass a smaller max_gen_toks "
-                "(lm-eval --gen_kwargs max_gen_toks=N) or a larger max_length (up to the model's positions).",
-                wanted, rounded, self.max_length, canvas, self.max_length - canvas,
-            )
-        settings = dict(self.sampling, max_new_tokens=canvas, block_size=min(block, canvas))
-        settings["steps"] = self.sampling["steps"] or canvas
-        if gen_kwargs.get("do_sample") and float(gen_kwargs.get("temperature", 0) or 0) > 0:
-            settings["temperature"] = float(gen_kwargs["temperature"])
-        return settings
-
     @torch.no_grad()
     def generate_until(self, requests, disable_tqdm: bool = False) -> list[str]:
         replies: list[str] = [""] * len(requests)
@@ -433,7 +362,8 @@ class DiffusionLM(LM):
             gen_kwargs = dict(requests[members[0]].args[1])
             until = gen_kwargs.get("until") or []
             until = [until] if isinstance(until, str) else list(until)
-            settings = self._sampler_settings(gen_kwargs)
+            settings = generation_settings(self.sampling, gen_kwargs, default_tokens=self.max_new_tokens,
+                                           max_length=self.max_length)
             for start in range(0, len(members), self.batch_size):
                 chunk = members[start : start + self.batch_size]
                 contexts = [requests[i].args[0] for i in chunk]

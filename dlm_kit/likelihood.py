@@ -38,8 +38,10 @@ from tqdm.auto import tqdm
 
 from .heads import masked_lm_forward, masked_lm_logits
 from .positions import context_length, position_ids
+from .sampler_steps import commit_top_k, predict_tokens, ranking_score
 
-__all__ = ["encode_pair", "fit_context", "exact_loglikelihood", "mc_loglikelihood", "rolling_windows", "is_greedy"]
+__all__ = ["encode_pair", "fit_context", "exact_loglikelihood", "mc_loglikelihood", "model_max_length", "rolling_windows",
+           "is_greedy"]
 
 logger = logging.getLogger(__name__)
 
@@ -151,8 +153,14 @@ def _check_lengths(contexts, continuations, max_length: int | None):
             )
 
 
-def _model_max_length(model, max_length: int | None) -> int | None:
-    """``max_length`` within the model's context: its positions when None, clamped (with a warning) when larger."""
+def model_max_length(model: torch.nn.Module, max_length: int | None) -> int | None:
+    """``max_length`` within the model's context: its positions when None, clamped (with a warning) when larger.
+
+    >>> from dlm_kit.backbones import load_backbone
+    >>> model, _ = load_backbone("tiny-bert", seed=0)
+    >>> model_max_length(model, None) == model.config.max_position_embeddings, model_max_length(model, 8)
+    (True, 8)
+    """
     limit = context_length(model)
     if max_length is None:
         return limit
@@ -205,7 +213,7 @@ def exact_loglikelihood(
     >>> exact_loglikelihood(model.eval(), [[], [5]], [[7], [7]], mask_token_id=tok.mask_token_id)[0] < 0
     True
     """
-    max_length = _model_max_length(model, max_length)
+    max_length = model_max_length(model, max_length)
     _check_lengths(contexts, continuations, max_length)
     pad = mask_token_id if pad_token_id is None else pad_token_id
     totals = [0.0] * len(contexts)
@@ -260,7 +268,7 @@ def mc_loglikelihood(
     """
     if not isinstance(num_samples, int) or num_samples < 1:
         raise ValueError(f"num_samples={num_samples!r}: must be a positive int (Monte Carlo samples per request).")
-    max_length = _model_max_length(model, max_length)
+    max_length = model_max_length(model, max_length)
     _check_lengths(contexts, continuations, max_length)
     pad = mask_token_id if pad_token_id is None else pad_token_id
     generator = generator or torch.Generator().manual_seed(0)
@@ -364,7 +372,7 @@ def is_greedy(
     >>> is_greedy(model.eval(), [[5, 6], []], [[7, 8], [9]], mask_token_id=tok.mask_token_id)
     [False, False]
     """
-    max_length = _model_max_length(model, max_length)
+    max_length = model_max_length(model, max_length)
     _check_lengths(contexts, continuations, max_length)
     pad = mask_token_id if pad_token_id is None else pad_token_id
     device = next(model.parameters()).device
@@ -399,11 +407,11 @@ def is_greedy(
                 logits = logits[offset[candidates]]  # [M, V]
             else:
                 logits = _logits_at(model, xr, attn, candidates, fast)  # [M, V]
-            tokens = logits.argmax(-1)  # as the sampler: argmax of the logits, its softmax probability
-            prob = F.softmax(logits, dim=-1).gather(-1, tokens[:, None])[:, 0]
-            # the sampler's ranking: confidence at the candidates, -inf elsewhere, torch.topk
-            score = torch.full(candidates.shape, -math.inf, dtype=prob.dtype, device=device).masked_scatter(candidates, prob)
-            best = score.topk(1, dim=1).indices[:, 0]  # [R]
+            # the sampler's own step pieces: argmax and its probability, the low-confidence ranking,
+            # one token committed per row (torch.topk, as the sampler)
+            tokens, prob = predict_tokens(logits)
+            score = ranking_score(candidates, prob)
+            best = commit_top_k(score, torch.ones(len(live), dtype=torch.long, device=device)).int().argmax(1)  # [R]
             written = xr.masked_scatter(candidates, tokens).gather(1, best[:, None])[:, 0]
             wanted = target[live].gather(1, best[:, None])[:, 0]
             alive[live] &= written == wanted

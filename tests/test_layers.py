@@ -23,10 +23,10 @@ LAYERS = [
     ["english", "teacher_data", "data"],  # instruction data, and text → tokens
     ["chat_format"],  # the template, tokenizer preparation, prompts, where an answer ends
     ["backbones", "heads", "positions", "masking", "layerwise"],  # the model and its forward pass
-    ["sampling"],  # the block-diffusion sampler
+    ["sampler_steps", "canvas", "denoiser", "sampling_config", "sampling"],  # the block-diffusion sampler: step pieces, canvas, model, loop
     ["likelihood", "training"],  # scoring and training
     ["chat", "widgets", "plots", "baselines"],  # the applications
-    ["evaluation", "cli", "__init__"],  # lm-eval, the command line, the package's face
+    ["eval_args", "evaluation", "cli", "__init__"],  # lm-eval, the command line, the package's face
 ]
 LAYER = {module: index for index, layer in enumerate(LAYERS) for module in layer}
 

@@ -19,6 +19,7 @@ from transformers import (
 )
 
 import dlm_kit.sampling as sampling
+from dlm_kit.denoiser import canvas_position_ids
 from dlm_kit.sampling import GenerationOutput, context_length, generate
 from reference_sampler import reference_generate
 
@@ -127,7 +128,7 @@ def test_the_layerwise_encoder_computes_the_models_encoder_bit_for_bit_and_a_cac
     model = roberta_model() if arch == "roberta" else cached_model(arch)
     x = random_prompt(40, seed=3, batch=3)
     attention_mask = (torch.arange(40) < torch.tensor([40, 31, 22])[:, None]).long() if padded else None
-    positions = sampling._position_ids(model, 3, 40, x.device)  # RoBERTa: explicit positions
+    positions = canvas_position_ids(model, 3, 40, x.device)  # RoBERTa: explicit positions
     encoder = LayerwiseEncoder.build(model, batch=3, length=40, attention_mask=attention_mask, position_ids=positions)
     extra = {} if positions is None else {"position_ids": positions}
     with torch.no_grad():
@@ -160,6 +161,7 @@ def test_cache_none_is_the_exact_mode_and_a_cache_is_exact_when_each_block_takes
 @pytest.mark.parametrize("cache", ["prefix", "dual"])
 def test_a_cache_saves_work_and_its_tokens_mostly_agree_with_exact_mode_on_a_trained_model(cache):
     from dlm_kit.backbones import load_backbone
+    from dlm_kit.layerwise import LayerwiseEncoder
     from dlm_kit.chat import build_prompt, trim_answer
     from dlm_kit.data import make_synthetic_tasks
 
@@ -168,18 +170,18 @@ def test_a_cache_saves_work_and_its_tokens_mostly_agree_with_exact_mode_on_a_tra
     prompts = [build_prompt(tok, test[i]["messages"][:-1]) for i in range(0, 200, 25)]
     args = dict(max_new_tokens=64, steps=64, block_size=16, mask_token_id=tok.mask_token_id, mode="fast")
     windows = []
-    original = sampling.LayerwiseEncoder.encode
+    original = LayerwiseEncoder.encode
 
     def counting(self, x, start=0, end=None, **kw):
         windows.append((end or x.shape[1]) - start)
         return original(self, x, start, end, **kw)
 
     exact = generate(model.eval(), prompts, **args).new_tokens
-    sampling.LayerwiseEncoder.encode = counting
+    LayerwiseEncoder.encode = counting
     try:
         cached = generate(model, prompts, cache=cache, **args).new_tokens
     finally:
-        sampling.LayerwiseEncoder.encode = original
+        LayerwiseEncoder.encode = original
     length = max(map(len, prompts)) + 64
     assert len(windows) == 64 and sum(w == length for w in windows) == 4  # one full pass per block
     assert sum(windows) < 0.75 * 64 * length
