@@ -48,6 +48,7 @@ from typing import Literal
 import torch
 from safetensors import SafetensorError
 from transformers import (
+    PretrainedConfig,
     AutoConfig,
     AutoModelForMaskedLM,
     AutoTokenizer,
@@ -67,6 +68,14 @@ from .chat_format import (  # re-exported: the chat format's old home
     add_chat_tag_tokens,
     prepare_tokenizer,
     sync_special_ids,
+)
+from .deltas import (  # DELTA_CONFIG, train_top_layers: re-exported
+    DELTA_CONFIG,
+    apply_delta,
+    changed_tensors,
+    read_delta_spec,
+    train_top_layers,
+    write_delta,
 )
 from .quiet import quiet
 
@@ -205,7 +214,7 @@ def tiny_config(
     num_heads: int = 4,
     intermediate_size: int = 512,
     max_position_embeddings: int = 512,
-):
+) -> PretrainedConfig:
     """Config of a small random-init masked LM whose special ids match ``tokenizer``.
 
     >>> cfg = tiny_config("modernbert", build_tiny_tokenizer(), num_layers=2)
@@ -405,137 +414,34 @@ def _check_tied_head(model: PreTrainedModel, name: str) -> None:
             warnings.warn(f"{name!r}: could not tie the MLM decoder to the word embeddings.")
 
 
-# --------------------------------------------------------------------------------------------
-# Small commits of fine-tuned pretrained models: only the tensors that changed
-# --------------------------------------------------------------------------------------------
-
-DELTA_CONFIG = "dlm_kit_delta.json"
-DELTA_WEIGHTS = "delta.safetensors"
-APPENDED_ROWS = ".appended_rows"
-"""Suffix of a delta tensor that holds only the rows added after the base's (a grown vocabulary)."""
-
-
-def train_top_layers(model: PreTrainedModel, n_layers: int) -> int:
-    """Freeze everything but the top ``n_layers`` encoder layers and the MLM head; return the trainable count.
-
-    The word embeddings (tied to the output decoder) stay frozen: they keep the pretrained
-    vocabulary geometry, the lower layers cost no backward pass, and a checkpoint of the changed
-    tensors (:func:`save_delta`) stays small.
-
-    >>> model, _ = load_backbone("tiny-bert", seed=0)
-    >>> train_top_layers(model, 1) < sum(p.numel() for p in model.parameters())
-    True
-    """
-    layers = _encoder_layers(model)
-    if not 1 <= n_layers <= len(layers):
-        raise ValueError(f"n_layers={n_layers}; this model has {len(layers)} encoder layers, choose 1 to {len(layers)}.")
-    for p in model.parameters():
-        p.requires_grad = False
-    trainable = [*layers[len(layers) - n_layers :]]
-    head = _mlm_head(model)
-    trainable.append(head)
-    for module in trainable:
-        for p in module.parameters():
-            p.requires_grad = True
-    # the decoder's weight is the (frozen) word embedding matrix; only its bias trains
-    model.get_output_embeddings().weight.requires_grad = False
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
-
-
-def _encoder_layers(model: PreTrainedModel) -> torch.nn.ModuleList:
-    base = getattr(model, model.base_model_prefix, model)
-    for path in ("encoder.layer", "layers"):
-        module = base
-        for attr in path.split("."):
-            module = getattr(module, attr, None)
-        if isinstance(module, torch.nn.ModuleList):
-            return module
-    raise ValueError(f"{type(model).__name__}: cannot find its encoder layers (looked for encoder.layer and layers).")
-
-
-def _mlm_head(model: PreTrainedModel) -> torch.nn.Module:
-    for name in ("cls", "lm_head", "head"):
-        if isinstance(getattr(model, name, None), torch.nn.Module):
-            return getattr(model, name)
-    raise ValueError(f"{type(model).__name__}: cannot find its MLM head (looked for cls, lm_head, head).")
-
-
 def save_delta(
     model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, folder: str | os.PathLike, *, base: str,
     dtype: torch.dtype = torch.float16, card: str | None = None,
 ) -> dict[str, int]:
     """Save only the tensors of ``model`` that differ from ``base`` (a kit name, hub id or folder).
 
-    :func:`load_backbone` on ``folder`` loads ``base`` and applies the saved tensors: the result
-    is a plain Hugging Face masked LM. ``dtype`` halves the file (float16 by default; the model
-    is then what it is after that rounding, so evaluate the reloaded model). Returns the number
-    of tensors and parameters saved. ``card`` is written as the folder's README.md.
+    :func:`load_backbone` on ``folder`` loads ``base`` and applies the saved tensors
+    (:mod:`dlm_kit.deltas`): the result is a plain Hugging Face masked LM. ``dtype`` halves the
+    file (float16 by default; the model is then what it is after that rounding, so evaluate the
+    reloaded model). Returns the number of tensors and parameters saved. ``card`` is written as
+    the folder's README.md.
     """
-    from safetensors.torch import save_file
-
     base_model, _ = load_backbone(base)
-    base_state = base_model.state_dict()
-    changed = {}
-    for key, value in model.state_dict().items():
-        old = base_state.get(key)
-        value = value.detach().cpu()
-        if old is not None and value.shape[1:] == old.shape[1:] and value.shape[0] > old.shape[0] and torch.equal(value[: len(old)], old):
-            # a vocabulary grown by added tokens (add_chat_tag_tokens): keep only the new rows
-            changed[key + APPENDED_ROWS] = value[len(old) :].to(dtype).clone().contiguous()
-        elif old is None or value.shape != old.shape or not torch.equal(value, old):
-            changed[key] = value.to(dtype).clone().contiguous()  # clone: unties shared tensors
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    save_file(changed, folder / DELTA_WEIGHTS, metadata={"base": base})
-    tokenizer.save_pretrained(folder)
-    info = {"tensors": len(changed), "parameters": sum(v.numel() for v in changed.values())}
+    changed = changed_tensors(model, base_model.state_dict(), dtype)
     vocab = model.get_input_embeddings().weight.shape[0]
-    (folder / DELTA_CONFIG).write_text(
-        __import__("json").dumps({"base": base, "dtype": str(dtype).removeprefix("torch."), "vocab_size": vocab, **info}, indent=2)
-        + "\n"
-    )
-    if card is not None:
-        (folder / "README.md").write_text(card)
-    return info
+    return write_delta(folder, changed, base=base, dtype=dtype, vocab_size=vocab, tokenizer=tokenizer, card=card)
 
 
 def _load_delta(folder: Path, *, dtype: torch.dtype | None, attn_implementation: str | None, from_scratch: bool = False):
-    import json
-
-    from safetensors.torch import load_file
-
-    spec = json.loads((folder / DELTA_CONFIG).read_text())
-    model, _ = load_backbone(spec["base"], attn_implementation=attn_implementation, from_scratch=from_scratch)
+    """A delta folder as (model, tokenizer): its base loaded, the saved tensors applied."""
+    model, _ = load_backbone(read_delta_spec(folder)["base"], attn_implementation=attn_implementation, from_scratch=from_scratch)
+    tokenizer = prepare_tokenizer(AutoTokenizer.from_pretrained(folder))
     if from_scratch:  # the architecture and tokenizer, random weights: apply none of the saved tensors
-        tokenizer = prepare_tokenizer(AutoTokenizer.from_pretrained(folder))
         if len(tokenizer) != model.get_input_embeddings().weight.shape[0]:
             model.resize_token_embeddings(len(tokenizer), mean_resizing=False)
         sync_special_ids(model, tokenizer)
         return (model.to(dtype) if dtype is not None else model), tokenizer
-    try:
-        delta = load_file(folder / DELTA_WEIGHTS)
-    except Exception as err:  # a truncated or foreign file: say which
-        raise ValueError(f"{folder / DELTA_WEIGHTS}: cannot read the saved tensors ({err}); the file is damaged or "
-                         "incomplete. Re-download or re-create the model (see its README.md for the recipe).") from err
-    base_vocab = model.get_input_embeddings().weight.shape[0]
-    if spec.get("vocab_size", base_vocab) != base_vocab:  # the tokenizer gained tokens (chat tags)
-        model.resize_token_embeddings(spec["vocab_size"], mean_resizing=False)
-    state = model.state_dict()
-    with torch.no_grad():
-        for key in [k for k in delta if k.endswith(APPENDED_ROWS)]:
-            rows = delta.pop(key)
-            target = state[key.removesuffix(APPENDED_ROWS)]
-            target[target.shape[0] - rows.shape[0] :].copy_(rows.to(target.dtype))
-    unknown = [key for key in delta if key not in state]
-    if unknown:
-        raise ValueError(
-            f"{folder}: {len(unknown)} saved tensors (e.g. {unknown[0]!r}) do not exist in the base "
-            f"model {spec['base']!r}; the delta was saved against another architecture."
-        )
-    with torch.no_grad():
-        for key, value in delta.items():
-            state[key].copy_(value.to(state[key].dtype))
-    tokenizer = prepare_tokenizer(AutoTokenizer.from_pretrained(folder))
+    apply_delta(model, folder)
     if dtype is not None:
         model = model.to(dtype)
     _check_tied_head(model, str(folder))

@@ -18,6 +18,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from collections.abc import Mapping, Sequence
+
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, GPT2Config, GPT2LMHeadModel, PreTrainedModel, PreTrainedTokenizerBase
 
@@ -79,7 +81,7 @@ def load_causal_baseline(name_or_path: str, *, seed: int | None = None) -> tuple
 def answer_causal(
     model: PreTrainedModel,
     tokenizer: PreTrainedTokenizerBase,
-    questions,
+    questions: Sequence[str],
     *,
     sampling: SamplingConfig = SamplingConfig(max_new_tokens=16),
     batch_size: int = 64,
@@ -119,7 +121,7 @@ def _answer_causal(model, tokenizer, questions, max_new_tokens: int, batch_size:
     return replies, forward_passes
 
 
-def causal_speed_quality(model, tokenizer, dataset, *, max_new_tokens: int = 16, batch_size: int = 128, name: str = "autoregressive") -> dict:
+def causal_speed_quality(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, dataset: Sequence[Mapping], *, max_new_tokens: int = 16, batch_size: int = 128, name: str = "autoregressive") -> dict:
     """The row :func:`dlm_kit.chat.speed_quality_sweep` gives, for a causal LM with greedy decoding."""
     start = time.perf_counter()
     replies, forward_passes = _answer_causal(model, tokenizer, [row["messages"][:-1] for row in dataset], max_new_tokens, batch_size)

@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from transformers import PretrainedConfig
 
 from .positions import context_length, position_offset
 from .sampler_steps import finish_at_stops
@@ -140,7 +141,7 @@ class SpecialIds:
 
     @classmethod
     def resolve(
-        cls, config, *, mask_token_id: int | None = None, eos_token_id: int | None = None,
+        cls, config: PretrainedConfig | None, *, mask_token_id: int | None = None, eos_token_id: int | None = None,
         stop_at_eos: bool = False, stop_sequences: Sequence[Sequence[int]] = (),
     ) -> SpecialIds:
         """The ids for a model ``config`` (None: only the explicit ids), or a ValueError saying what to pass."""
@@ -168,7 +169,7 @@ class SpecialIds:
         return sorted({self.mask, self.pad, self.fill, *(t for stop in self.stops for t in stop)})
 
 
-def int_list(ids) -> list[int] | None:
+def int_list(ids: object) -> list[int] | None:
     """A 1-D sequence of integer ids (list, tuple, numpy array, tensor) as a list; else None.
 
     >>> int_list(np.array([3, 4])), int_list([1.5])
@@ -327,7 +328,8 @@ class WorkingRows:
     ``static=True`` (compiled code wants fixed shapes) rows never leave.
     """
 
-    def __init__(self, canvas: Canvas, *, on_select, static: bool = False) -> None:
+    def __init__(self, canvas: Canvas, *, on_select: Callable[[torch.Tensor, torch.Tensor | None], None],
+                 static: bool = False) -> None:
         self.canvas, self.on_select, self.static = canvas, on_select, static
         self.rows = torch.arange(canvas.x.shape[0], device=canvas.x.device)  #: canvas row of each working row
         self.x, self.in_prompt, self.in_new, self.lengths = canvas.x, canvas.in_prompt, canvas.in_new, canvas.lengths

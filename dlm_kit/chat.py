@@ -19,7 +19,7 @@ import logging
 import time
 import warnings
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -36,7 +36,7 @@ from .chat_format import (  # re-exported: the chat format's old home
 )
 from .corpora import exact_match
 from .paths import SAMPLING_CONFIG_FILE  # re-exported
-from .sampling import GenerationOutput, context_length, generate
+from .sampling import GenerationOutput, GenerationStep, context_length, generate
 from .sampling_config import PRESETS, SamplingConfig  # re-exported: its old home
 
 logger = logging.getLogger(__name__)
@@ -151,7 +151,7 @@ class ChatSession:
         if self.sampling is None:
             self.sampling, self.sampling_source = SamplingConfig.for_model(self.model)
 
-    def send(self, text: str, *, on_step=None) -> str:
+    def send(self, text: str, *, on_step: Callable[[GenerationStep], None] | None = None) -> str:
         """Answer ``text`` in the conversation so far; returns the reply.
 
         A turn the sampler refuses (e.g. a question holding a ``[MASK]`` token) raises with the
@@ -203,11 +203,11 @@ class ChatSession:
 def evaluate_tasks(
     model: PreTrainedModel,
     tokenizer: PreTrainedTokenizerBase,
-    dataset,
+    dataset: Sequence[Mapping],
     *,
     sampling: SamplingConfig = SamplingConfig(max_new_tokens=16),
     batch_size: int = 64,
-    answer_fn=None,
+    answer_fn: Callable[[list[str]], list[str]] | None = None,
 ) -> dict[str, float]:
     """Exact-match accuracy per task family (and ``"all"``) on synthetic-task rows.
 
@@ -232,7 +232,7 @@ def evaluate_tasks(
 def length_sweep(
     model: PreTrainedModel,
     tokenizer: PreTrainedTokenizerBase,
-    dataset,
+    dataset: Sequence[Mapping],
     *,
     lengths: Sequence[int] = (8, 16, 32, 64),
     batch_size: int = 64,
@@ -258,7 +258,7 @@ def length_sweep(
 def speed_quality_sweep(
     model: PreTrainedModel,
     tokenizer: PreTrainedTokenizerBase,
-    dataset,
+    dataset: Sequence[Mapping],
     configs: Mapping[str, SamplingConfig],
     *,
     batch_size: int = 128,
@@ -289,7 +289,7 @@ def speed_quality_sweep(
     return results
 
 
-def speed_quality_row(name: str, replies: Sequence[str], dataset, tokenizer, *, seconds: float, forward_passes: int,
+def speed_quality_row(name: str, replies: Sequence[str], dataset: Sequence[Mapping], tokenizer: PreTrainedTokenizerBase, *, seconds: float, forward_passes: int,
                       kind: Literal["diffusion", "autoregressive"] = "diffusion") -> dict:
     """One row of :func:`speed_quality_sweep` from answers already produced and timed."""
     tokens = sum(len(tokenizer(r, add_special_tokens=False)["input_ids"]) for r in replies)

@@ -327,6 +327,7 @@ _COMMANDS = {"train": _train, "generate": _generate_command, "chat": _chat, "eva
 
 
 def main(argv: list[str] | None = None) -> None:
+    """The ``dlm-kit`` command: ``train``, ``generate``, ``chat`` or ``eval`` with its flags (``dlm-kit CMD --help``)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in _COMMANDS:
         print(__doc__.strip())

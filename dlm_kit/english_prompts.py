@@ -14,7 +14,7 @@ crosses the lists with the templates into ~2,700 distinct questions in eight cat
 
 from __future__ import annotations
 
-__all__ = ["open_prompts", "CATEGORIES", "word_list"]
+__all__ = ["open_prompts", "CATEGORIES", "unique_prompts", "word_list"]
 
 TOPICS = """
 the sun; the moon; the ocean; a volcano; an earthquake; a rainbow; a glacier; a desert; a rainforest; a river;
@@ -172,6 +172,16 @@ def word_list(text: str) -> list[str]:
     return [item.strip() for item in text.replace("\n", " ").split(";") if item.strip()]
 
 
+def unique_prompts(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    """``rows`` without the ones whose ``prompt`` an earlier row already asks, in order.
+
+    >>> unique_prompts([{"prompt": "Hi"}, {"prompt": "Yo"}, {"prompt": "Hi"}])
+    [{'prompt': 'Hi'}, {'prompt': 'Yo'}]
+    """
+    seen: set[str] = set()
+    return [row for row in rows if not (row["prompt"] in seen or seen.add(row["prompt"]))]
+
+
 def open_prompts() -> list[dict[str, str]]:
     """Every open question of the kit's English instruction set: ``{"category", "prompt"}`` rows, no duplicates."""
     rows: list[dict[str, str]] = []
@@ -190,10 +200,4 @@ def open_prompts() -> list[dict[str, str]]:
     add("greeting", ("{t}",), word_list(GREETINGS))
     add("advice", ADVICE_TEMPLATES, word_list(GOALS))
     add("creative", CREATIVE_TEMPLATES, word_list(TOPICS))
-    seen: set[str] = set()
-    unique = []
-    for row in rows:
-        if row["prompt"] not in seen:
-            seen.add(row["prompt"])
-            unique.append(row)
-    return unique
+    return unique_prompts(rows)

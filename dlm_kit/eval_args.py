@@ -22,6 +22,7 @@ from typing import Any
 
 import torch
 
+from .backbones import load_backbone
 from .denoiser import check_mode
 
 __all__ = ["DTYPES", "SAMPLER_KEYS", "DiffusionLMArgs"]
@@ -64,26 +65,26 @@ def _to_bool(key: str, value: Any) -> bool:
 class DiffusionLMArgs:
     """The ``model_args`` of :class:`dlm_kit.evaluation.DiffusionLM`, typed (see its docstring for each)."""
 
-    pretrained: Any = None
-    tokenizer: Any = None
-    mc_num: int = 32
-    batch_size: int | str = 32
-    max_batch_size: int | None = None
-    device: str | None = None
-    dtype: torch.dtype | None = None
-    max_length: int | None = None
-    max_new_tokens: int = 64
-    block_size: int | None = None
+    pretrained: Any = None  #: a folder, hub id or kit name (``tiny-chat``), or a model object
+    tokenizer: Any = None  #: the tokenizer, with a model object
+    mc_num: int = 32  #: Monte Carlo samples per log-likelihood request
+    batch_size: int | str = 32  #: rows per forward pass; "auto" means 32 (capped by max_batch_size), with a warning
+    max_batch_size: int | None = None  #: an upper bound on batch_size (lm-eval passes it)
+    device: str | None = None  #: default: CUDA if there is one, else the CPU
+    dtype: torch.dtype | None = None  #: float32 | bfloat16 | float16
+    max_length: int | None = None  #: positions per row; default and upper bound: the model's
+    max_new_tokens: int = 64  #: answer canvas of generate_until (a task's max_gen_toks wins, in whole blocks)
+    block_size: int | None = None  #: sampler settings of generate_until; None: the model's recommended one
     steps: int | None = None
     threshold: float | None = None
     temperature: float | None = None
     remasking: str | None = None
     cfg_scale: float | None = None
     repetition_penalty: float | None = None
-    seed: int = 0
-    rolling_context: int | None = None
-    fast_likelihood: bool = True
-    mode: str = "fast"
+    seed: int = 0  #: seeds the likelihood masks and the sampler's draws
+    rolling_context: int | None = None  #: context tokens per later window of loglikelihood_rolling (max_length // 2)
+    fast_likelihood: bool = True  #: the MLM head only on scored positions (false: the full forward, same numbers)
+    mode: str = "fast"  #: the sampler's mode in generate_until ("fast" or "exact"; see dlm_kit.sampling)
 
     @classmethod
     def parse(cls, **model_args: Any) -> DiffusionLMArgs:
@@ -121,6 +122,20 @@ class DiffusionLMArgs:
             raise ValueError(f"device={args.device!r} but torch.cuda.is_available() is False (CPU-only torch or no GPU); "
                              "pass device='cpu' or leave device unset to pick one.")
         return args
+
+    def load(self) -> tuple[torch.nn.Module, Any, torch.device]:
+        """The model, its tokenizer (loaded with :func:`dlm_kit.backbones.load_backbone` for a name or
+        folder), and the device to run on (``device``, else CUDA if there is one, else the CPU)."""
+        if isinstance(self.pretrained, str):
+            model, tokenizer = load_backbone(self.pretrained, dtype=self.dtype)
+        elif self.tokenizer is None:
+            raise ValueError("Pass tokenizer= with a model object (or pretrained=PATH to load both).")
+        else:
+            model, tokenizer = self.pretrained, None
+        tokenizer = self.tokenizer if self.tokenizer is not None and not isinstance(self.tokenizer, str) else tokenizer
+        if tokenizer.mask_token_id is None:
+            raise ValueError(f"{self.pretrained!r} has no mask token: a masked diffusion LM needs one.")
+        return model, tokenizer, torch.device(self.device or ("cuda" if torch.cuda.is_available() else "cpu"))
 
     def sampler_overrides(self) -> dict[str, Any]:
         """The sampler settings these arguments set (the rest come from the model's recommended ones)."""

@@ -45,12 +45,13 @@ import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from tqdm.auto import tqdm
 
 try:
+    from lm_eval.api.instance import Instance
     from lm_eval.api.model import LM
     from lm_eval.api.registry import register_model
 except ImportError as error:  # an extra, not a core dependency
@@ -59,8 +60,10 @@ except ImportError as error:  # an extra, not a core dependency
         "(or pip install lm-eval)."
     ) from error
 
-from .backbones import load_backbone
 from .sampling_config import SamplingConfig
+if TYPE_CHECKING:
+    from lm_eval.tasks import TaskManager
+
 from .chat_format import answer_stop_sequences, generation_prompt_suffix, trim_answer
 from .eval_args import SAMPLER_KEYS, DiffusionLMArgs
 from .likelihood import (encode_pair, exact_loglikelihood, fit_context, is_greedy, mc_loglikelihood, model_max_length,
@@ -86,6 +89,7 @@ __all__ = [
     "document_scores",
     "headline_score",
     "generation_settings",
+    "cut_at_stop_strings",
 ]
 
 logger = logging.getLogger(__name__)
@@ -119,14 +123,12 @@ computed here: "evaluated" rows were run by the seed's authors with their framew
 rows they copied from the Qwen1.5 blog and the Qwen2-0.5B-Instruct model card."""
 
 
-def task_manager(include_path: str | os.PathLike | None = None, **kwargs: Any):
+def task_manager(include_path: str | os.PathLike | None = None, **kwargs: Any) -> TaskManager:
     """An lm-eval ``TaskManager`` that also knows the kit's offline tasks.
 
     >>> "dlm_kit_synthetic_mc" in task_manager(include_defaults=False).all_tasks
     True
     """
-    from lm_eval.tasks import TaskManager
-
     path = Path(include_path) if include_path is not None else TASKS_DIR
     if not path.is_dir():
         raise FileNotFoundError(
@@ -134,10 +136,12 @@ def task_manager(include_path: str | os.PathLike | None = None, **kwargs: Any):
             "repository's data/tasks/: reinstall dlm-kit, or pass include_path= "
             "to a folder of lm-eval task YAMLs."
         )
+    from lm_eval.tasks import TaskManager
+
     return TaskManager(include_path=str(path), **kwargs)
 
 
-def run_tasks(model, tasks: Sequence[str] = LOCAL_TASKS, *, limit: int | float | None = None, num_fewshot: int | None = None,
+def run_tasks(model: LM, tasks: Sequence[str] = LOCAL_TASKS, *, limit: int | float | None = None, num_fewshot: int | None = None,
               apply_chat_template: bool = True, **kwargs: Any) -> dict:
     """``lm_eval.simple_evaluate`` with the kit's tasks found, chat template on, and per-document samples kept.
 
@@ -243,40 +247,34 @@ def generation_settings(sampling: dict, gen_kwargs: dict, *, default_tokens: int
     return settings
 
 
+def cut_at_stop_strings(text: str, until: str | Sequence[str]) -> str:
+    """``text`` up to the earliest of lm-eval's ``until`` strings that it contains.
+
+    >>> cut_at_stop_strings("4\\n\\nQuestion: next", ["Question:", "\\n\\n"])
+    '4'
+    """
+    for stop in [until] if isinstance(until, str) else until:
+        if stop and stop in text:
+            text = text[: text.index(stop)]
+    return text
+
+
 @register_model("dlm_kit")
 class DiffusionLM(LM):
     """lm-eval's view of a masked diffusion LM (any Hugging Face masked LM the kit can load).
 
-    ``model_args`` (:class:`dlm_kit.eval_args.DiffusionLMArgs`; all optional but ``pretrained``, an
-    unknown key is refused): ``pretrained`` a folder, hub id or kit name (``tiny-chat``), or a
-    model object with ``tokenizer=``; ``mc_num`` Monte Carlo samples per log-likelihood (32);
-    ``batch_size`` rows per forward pass (``auto`` means 32, said in a warning), at most
-    ``max_batch_size``; ``device``; ``dtype`` (float32 | bfloat16 | float16); ``max_length``
-    (default and upper bound: the model's positions); for ``generate_until``: ``max_new_tokens``
-    (lm-eval's ``max_gen_toks`` wins when a task sets it, rounded up to whole blocks) and the
-    sampler settings ``block_size``, ``steps``, ``threshold``, ``temperature``, ``remasking``,
-    ``cfg_scale``, ``repetition_penalty`` (those not given come from the model's
-    ``sampling_config.json``, else the kit's defaults), ``mode`` (``fast``, the default: the MLM
-    head only on the candidates; its generations on ``dlm_kit_synthetic_gen`` were all identical to
-    ``exact`` mode's, ``benchmarks/eval_mode_agreement.py``), ``seed``; for scoring:
-    ``rolling_context`` tokens of context per later window of ``loglikelihood_rolling`` (default
-    ``max_length // 2``) and ``fast_likelihood`` (default true: the MLM head only on scored
-    positions; false: the full forward's logits, the same numbers up to rounding).
+    ``model_args`` are the fields of :class:`dlm_kit.eval_args.DiffusionLMArgs` (all optional but
+    ``pretrained``; an unknown key is refused): ``pretrained`` a folder, hub id or kit name, or a
+    model object with ``tokenizer=``; Monte Carlo samples ``mc_num``; ``batch_size``; ``device``;
+    ``dtype``; ``max_length``; the sampler settings of ``generate_until`` (those not given come
+    from the model's ``sampling_config.json``, else the kit's defaults); ``seed``;
+    ``rolling_context`` and ``fast_likelihood`` for scoring.
     """
 
     def __init__(self, pretrained: Any = None, tokenizer: Any = None, **model_args: Any) -> None:
         super().__init__()
         args = DiffusionLMArgs.parse(pretrained=pretrained, tokenizer=tokenizer, **model_args)
-        if isinstance(pretrained, str):
-            model, loaded_tokenizer = load_backbone(pretrained, dtype=args.dtype)
-        elif tokenizer is None:
-            raise ValueError("Pass tokenizer= with a model object (or pretrained=PATH to load both).")
-        else:
-            model, loaded_tokenizer = pretrained, None
-        self.tokenizer = tokenizer if tokenizer is not None and not isinstance(tokenizer, str) else loaded_tokenizer
-        if self.tokenizer.mask_token_id is None:
-            raise ValueError(f"{pretrained!r} has no mask token: a masked diffusion LM needs one.")
-        self._device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        model, self.tokenizer, self._device = args.load()
         self.model = model.to(self._device).eval()
         self.name = pretrained if isinstance(pretrained, str) else type(model).__name__
         self.mc_num, self.batch_size, self.seed = args.mc_num, args.batch_size, args.seed
@@ -319,7 +317,7 @@ class DiffusionLM(LM):
             fast=self.fast_likelihood,
         )
 
-    def loglikelihood(self, requests, disable_tqdm: bool = False) -> list[tuple[float, bool]]:
+    def loglikelihood(self, requests: list[Instance], disable_tqdm: bool = False) -> list[tuple[float, bool]]:
         pairs = [encode_pair(self.tokenizer, *request.args) for request in requests]
         contexts, continuations = [p[0] for p in pairs], [p[1] for p in pairs]
         scores = self._mc_loglikelihood(contexts, continuations, progress=not disable_tqdm)
@@ -328,29 +326,22 @@ class DiffusionLM(LM):
                            max_length=self.max_length, fast=self.fast_likelihood)
         return list(zip(scores, greedy))
 
-    def loglikelihood_rolling(self, requests, disable_tqdm: bool = False) -> list[float]:
+    def loglikelihood_rolling(self, requests: list[Instance], disable_tqdm: bool = False) -> list[float]:
         """The sum over :func:`rolling_windows` of each window's MDLM bound given the text before it.
 
         Windows of ``max_length`` positions: the first holds the first ``max_length`` tokens, each
         later one the next ``max_length - rolling_context`` tokens after ``rolling_context`` tokens
         of context. lm-eval turns the sums into (upper bounds on) perplexities.
         """
-        contexts, continuations, owners = [], [], []
-        for r, request in enumerate(requests):
-            tokens = self._encode(request.args[0])
-            for context, continuation in rolling_windows(tokens, max_length=self.max_length or 512, context=self.rolling_context):
-                contexts.append(context)
-                continuations.append(continuation)
-                owners.append(r)
-        scores = self._mc_loglikelihood(contexts, continuations, progress=not disable_tqdm)
-        totals = [0.0] * len(requests)
-        for owner, score in zip(owners, scores):
-            totals[owner] += score
-        return totals
+        windows = [list(rolling_windows(self._encode(r.args[0]), max_length=self.max_length or 512, context=self.rolling_context))
+                   for r in requests]
+        pairs = [pair for text in windows for pair in text]
+        scores = iter(self._mc_loglikelihood([c for c, _ in pairs], [t for _, t in pairs], progress=not disable_tqdm))
+        return [sum((next(scores) for _ in text), 0.0) for text in windows]
 
     # -- generation --------------------------------------------------------------------------------
     @torch.no_grad()
-    def generate_until(self, requests, disable_tqdm: bool = False) -> list[str]:
+    def generate_until(self, requests: list[Instance], disable_tqdm: bool = False) -> list[str]:
         replies: list[str] = [""] * len(requests)
         groups: dict[str, list[int]] = {}
         for i, request in enumerate(requests):
@@ -361,7 +352,6 @@ class DiffusionLM(LM):
         for members in groups.values():
             gen_kwargs = dict(requests[members[0]].args[1])
             until = gen_kwargs.get("until") or []
-            until = [until] if isinstance(until, str) else list(until)
             settings = generation_settings(self.sampling, gen_kwargs, default_tokens=self.max_new_tokens,
                                            max_length=self.max_length)
             for start in range(0, len(members), self.batch_size):
@@ -380,20 +370,12 @@ class DiffusionLM(LM):
                                eos_token_id=self.tokenizer.eos_token_id, stop_at_eos=True,
                                stop_sequences=answer_stops, generator=generator, **settings)
                 for i, row in zip(chunk, out.new_tokens.tolist()):
-                    text = trim_answer(row, self.tokenizer)
-                    for stop in until:
-                        if stop and stop in text:
-                            text = text[: text.index(stop)]
-                    replies[i] = text
+                    replies[i] = text = cut_at_stop_strings(trim_answer(row, self.tokenizer), until)
                     self.cache_hook.add_partial("generate_until", requests[i].args, text)
                 bar.update(len(chunk))
         bar.close()
         return replies
 
     def _is_templated(self, context: str) -> bool:
-        """Does the context end with the chat template's generation prompt (e.g. "[Answer]")?
-
-        True when there is nothing to check against (no template, or one that writes nothing after
-        the user's turn).
-        """
+        """Does ``context`` end with the template's generation prompt ("[Answer]")? True if nothing to check."""
         return self._generation_prompt is None or context.rstrip().endswith(self._generation_prompt)

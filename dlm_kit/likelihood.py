@@ -34,6 +34,7 @@ from itertools import combinations
 
 import torch
 import torch.nn.functional as F
+from transformers import PreTrainedTokenizerBase
 from tqdm.auto import tqdm
 
 from .heads import masked_lm_forward, masked_lm_logits
@@ -46,7 +47,7 @@ __all__ = ["encode_pair", "fit_context", "exact_loglikelihood", "mc_loglikelihoo
 logger = logging.getLogger(__name__)
 
 
-def encode_pair(tokenizer, context: str, continuation: str) -> tuple[list[int], list[int]]:
+def encode_pair(tokenizer: PreTrainedTokenizerBase, context: str, continuation: str) -> tuple[list[int], list[int]]:
     """Token ids of ``context`` and ``continuation`` as training sees ``context + continuation``.
 
     The pair is encoded whole and split where the context ends, so a word cut across the seam
@@ -188,7 +189,7 @@ _fit = fit_context  # the old private name
 
 
 def exact_loglikelihood(
-    model,
+    model: torch.nn.Module,
     contexts: Sequence[Sequence[int]],
     continuations: Sequence[Sequence[int]],
     *,
@@ -234,7 +235,7 @@ def exact_loglikelihood(
 
 
 def mc_loglikelihood(
-    model,
+    model: torch.nn.Module,
     contexts: Sequence[Sequence[int]],
     continuations: Sequence[Sequence[int]],
     *,
@@ -345,7 +346,7 @@ def _unique_rows(key: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 @torch.no_grad()
 def is_greedy(
-    model,
+    model: torch.nn.Module,
     contexts: Sequence[Sequence[int]],
     continuations: Sequence[Sequence[int]],
     *,

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
 from typing import Literal
 
 import torch
@@ -192,11 +193,11 @@ def masked_diffusion_loss(
 @torch.no_grad()
 def sequence_losses_at_mask_ratios(
     model: torch.nn.Module,
-    dataset,
+    dataset: Sequence[Mapping],
     *,
     ratios: tuple[float, ...] = (0.1, 0.3, 0.5, 0.7, 0.9, 1.0),
     mask_token_id: int,
-    collate_fn=None,
+    collate_fn: Callable[[list[dict]], dict[str, torch.Tensor]] | None = None,
     batch_size: int = 32,
     max_batches: int | None = None,
     seed: int = 0,
@@ -251,11 +252,11 @@ def sequence_losses_at_mask_ratios(
 
 def loss_at_mask_ratios(
     model: torch.nn.Module,
-    dataset,
+    dataset: Sequence[Mapping],
     *,
     ratios: tuple[float, ...] = (0.1, 0.3, 0.5, 0.7, 0.9, 1.0),
     mask_token_id: int,
-    collate_fn=None,
+    collate_fn: Callable[[list[dict]], dict[str, torch.Tensor]] | None = None,
     batch_size: int = 32,
     max_batches: int | None = None,
     seed: int = 0,

@@ -11,8 +11,12 @@ import math
 from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
 from matplotlib.ticker import LogLocator
 import torch
+from transformers import PreTrainedTokenizerBase
+
+from .sampling import GenerationStep
 
 __all__ = [
     "plot_losses",
@@ -58,11 +62,11 @@ def _readable_log_axis(axis, values: Sequence[float] | None = None) -> None:
 def plot_losses(
     curves: Mapping[str, tuple[Sequence[int], Sequence[float]]],
     *,
-    ax=None,
+    ax: Axes | None = None,
     title: str = "Training loss",
     ylabel: str = "loss (nats/token)",
     log_y: bool = False,
-):
+) -> Axes:
     """Loss curves, one line per run: ``{"name": (steps, losses)}``."""
     ax = _axes(ax)
     for name, (steps, losses) in curves.items():
@@ -76,7 +80,7 @@ def plot_losses(
     return ax
 
 
-def plot_mask_ratio_histogram(ratios: Mapping[str, torch.Tensor], *, ax=None, bins: int = 20):
+def plot_mask_ratio_histogram(ratios: Mapping[str, torch.Tensor], *, ax: Axes | None = None, bins: int = 20) -> Axes:
     """Histogram of the per-sequence masked fraction under each corruption scheme (notebook 01)."""
     ax = _axes(ax)
     for name, values in ratios.items():
@@ -86,7 +90,7 @@ def plot_mask_ratio_histogram(ratios: Mapping[str, torch.Tensor], *, ax=None, bi
     return ax
 
 
-def plot_loss_vs_mask_ratio(results: Mapping[str, Mapping[float, float]], *, ax=None):
+def plot_loss_vs_mask_ratio(results: Mapping[str, Mapping[float, float]], *, ax: Axes | None = None) -> Axes:
     """Held-out loss per masked token against the fraction masked, one line per model."""
     ax = _axes(ax)
     for name, by_ratio in results.items():
@@ -98,7 +102,7 @@ def plot_loss_vs_mask_ratio(results: Mapping[str, Mapping[float, float]], *, ax=
     return ax
 
 
-def plot_reveal_order(history, *, row: int = 0, start: int = 0, ax=None):
+def plot_reveal_order(history: Sequence[GenerationStep], *, row: int = 0, start: int = 0, ax: Axes | None = None) -> Axes:
     """Heatmap of the step at which each generated position was revealed (sampler history).
 
     ``history`` is ``GenerationOutput.history``; ``start`` is the first generated position.
@@ -115,7 +119,7 @@ def plot_reveal_order(history, *, row: int = 0, start: int = 0, ax=None):
     return ax
 
 
-def render_corruption(input_ids: torch.Tensor, masked: torch.Tensor, tokenizer, *, mask_symbol: str = "▒") -> str:
+def render_corruption(input_ids: torch.Tensor, masked: torch.Tensor, tokenizer: PreTrainedTokenizerBase, *, mask_symbol: str = "▒") -> str:
     """One corrupted sequence as text, masked tokens shown as ``mask_symbol`` (notebook 01).
 
     >>> from dlm_kit.backbones import build_tiny_tokenizer
@@ -133,7 +137,7 @@ def render_corruption(input_ids: torch.Tensor, masked: torch.Tensor, tokenizer, 
     return tokenizer.convert_tokens_to_string(pieces)
 
 
-def render_training_example(example: dict, tokenizer) -> str:
+def render_training_example(example: dict, tokenizer: PreTrainedTokenizerBase) -> str:
     """A tokenised SFT example with trained tokens in «» and prompt tokens plain (notebook 03).
 
     >>> from dlm_kit.backbones import build_tiny_tokenizer
@@ -148,7 +152,7 @@ def render_training_example(example: dict, tokenizer) -> str:
     return " ".join(pieces).replace(" ##", "").replace("«##", "«")
 
 
-def plot_answer_lengths(sweeps: Mapping[str, Mapping[int, Mapping[str, float]]], *, ax=None):
+def plot_answer_lengths(sweeps: Mapping[str, Mapping[int, Mapping[str, float]]], *, ax: Axes | None = None) -> Axes:
     """Mean answer length against the allowed length (canvas), one line per padding policy.
 
     ``sweeps``: ``{name: {max_new_tokens: {"answer_tokens": ..., "exact_match": ...}}}``, as
@@ -166,7 +170,8 @@ def plot_answer_lengths(sweeps: Mapping[str, Mapping[int, Mapping[str, float]]],
     return ax
 
 
-def plot_speed_quality(rows: Sequence[Mapping], *, axes=None, n_questions: int | None = None, timings: bool = True):
+def plot_speed_quality(rows: Sequence[Mapping], *, axes: Sequence[Axes] | None = None, n_questions: int | None = None,
+                       timings: bool = True) -> Sequence[Axes]:
     """Exact match against forward passes, and answer tokens/s, one point per sampler setting.
 
     ``n_questions`` (how many questions each exact match is over) goes into the title.

@@ -98,7 +98,7 @@ class SamplingConfig:
         return cls.from_dict(json.loads(path.read_text()), where=str(path))
 
     @classmethod
-    def for_model(cls, model) -> tuple[SamplingConfig, str]:
+    def for_model(cls, model: object) -> tuple[SamplingConfig, str]:
         """The model's recommended settings if it carries some, else the kit's defaults; and which.
 
         A model loaded by :func:`dlm_kit.backbones.load_backbone` from a folder with a

@@ -21,13 +21,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import itertools
 import json
 import logging
 import math
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal
 
 import torch
@@ -40,10 +39,11 @@ from transformers import (
     TrainingArguments,
 )
 
-from .data import IGNORE_INDEX, SFTCollator
+from .data import SFTCollator
 from .heads import masked_lm_forward, masked_lm_logits
-from .positions import context_length, position_ids, position_offset
+from .positions import position_ids, position_offset
 from .quiet import quiet
+from .train_checks import check_rows, mean_example_length, sees_later_tokens
 from .masking import MaskingConfig, corrupt, masked_diffusion_loss
 
 __all__ = ["TrainConfig", "TrainResult", "MDLMTrainer", "train", "seed_everything", "newest_checkpoint",
@@ -234,7 +234,8 @@ class MDLMTrainer(Trainer):
         self._eval_generator: torch.Generator | None = None
         self._position_offset: int | None = None  # RoBERTa-style numbering: see dlm_kit.positions
 
-    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+    def compute_loss(self, model: torch.nn.Module, inputs: dict[str, torch.Tensor], return_outputs: bool = False,
+                     num_items_in_batch: torch.Tensor | int | None = None) -> torch.Tensor | tuple[torch.Tensor, Any]:
         labels = inputs["labels"]
         generator = None if model.training else self._eval_generator
         corrupted = corrupt(
@@ -253,7 +254,8 @@ class MDLMTrainer(Trainer):
         loss = masked_diffusion_loss(outputs.logits, labels, corrupted, objective=self.masking.objective)
         return (loss, outputs) if return_outputs else loss
 
-    def prediction_step(self, model, inputs, prediction_loss_only, ignore_keys=None):
+    def prediction_step(self, model: torch.nn.Module, inputs: dict[str, torch.Tensor], prediction_loss_only: bool,
+                        ignore_keys: list[str] | None = None) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor | None]:
         # only the loss is needed; skip gathering [B, L, V] logits
         inputs = self._prepare_inputs(inputs)
         with torch.no_grad():
@@ -303,11 +305,11 @@ class TrainResult:
 def train(
     model: PreTrainedModel,
     tokenizer: PreTrainedTokenizerBase,
-    train_dataset,
+    train_dataset: Iterable[Mapping],
     *,
     config: TrainConfig,
-    eval_dataset=None,
-    data_collator=None,
+    eval_dataset: Iterable[Mapping] | None = None,
+    data_collator: Callable[[list[dict]], dict[str, torch.Tensor]] | None = None,
     resume_from_checkpoint: str | bool | None = None,
     callbacks: list[TrainerCallback] | None = None,
 ) -> TrainResult:
@@ -326,7 +328,7 @@ def train(
     """
     if tokenizer.mask_token_id is None and config.objective != "ar":
         raise ValueError("The tokenizer has no mask token; load it with dlm_kit.backbones.load_backbone.")
-    if config.objective == "ar" and _sees_later_tokens(model):
+    if config.objective == "ar" and sees_later_tokens(model):
         raise ValueError(
             f"objective='ar' trains next-token prediction, but {type(model).__name__} lets every position "
             "see the tokens after it (a bidirectional masked LM), so it would learn to copy its input. "
@@ -334,8 +336,8 @@ def train(
             "or use objective='mdlm' or 'mlm' for this model."
         )
     # measured before training so that an unusual dataset fails now, not after a long run
-    mean_length = _mean_example_length(train_dataset)
-    _check_rows(model, train_dataset)
+    mean_length = mean_example_length(train_dataset)
+    check_rows(model, train_dataset)
     if config.gradient_checkpointing:
         model.gradient_checkpointing_enable()
     if config.compile:
@@ -444,71 +446,3 @@ def _write_run_record(config: TrainConfig, trainer: Trainer, history: _LossHisto
     }
     with open(Path(config.output_dir) / "dlm_kit_run.json", "w") as f:
         json.dump(record, f, indent=2)
-
-
-def _check_rows(model: PreTrainedModel, dataset) -> None:
-    """Refuse, before step 1, a row the model cannot take: longer than its positions, or with a
-    token id past its embeddings (a tokenizer that grew after the model was loaded). Either would
-    crash the run at that row's batch."""
-    limit = context_length(model)
-    vocab = model.get_input_embeddings().num_embeddings
-    if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
-        return
-    rows = dataset["input_ids"] if hasattr(dataset, "column_names") else [ex["input_ids"] for ex in dataset]
-    for index, ids in enumerate(rows):
-        if limit is not None and len(ids) > limit:
-            raise ValueError(
-                f"train_dataset row {index} has {len(ids)} tokens, more than the {limit} positions of "
-                f"{type(model).__name__}; it would crash training at its batch. Drop long rows first: "
-                f"dlm_kit.data.tokenize_chat_dataset(..., max_length={limit}) (dlm-kit train: --max_length {limit})."
-            )
-        if len(ids) and (max(ids) >= vocab or min(ids) < 0):
-            raise ValueError(
-                f"train_dataset row {index} holds token id {max(ids) if max(ids) >= vocab else min(ids)}, outside the "
-                f"model's {vocab} embeddings: the tokenizer has more tokens than the model (tokens added after "
-                "loading?). Call model.resize_token_embeddings(len(tokenizer)) before training, or load both "
-                "with dlm_kit.backbones.load_backbone."
-            )
-
-
-def _mean_example_length(dataset, sample_size: int = 256) -> float:
-    """Mean ``input_ids`` length of the first ``sample_size`` examples.
-
-    Works for any dataset the Trainer takes: a ``datasets.Dataset``, a torch ``Dataset`` or a
-    plain list of dicts (indexed one by one), or an iterable dataset (its first examples).
-    """
-    if hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__"):
-        sample = [dataset[i] for i in range(min(len(dataset), sample_size))]
-    else:
-        sample = list(itertools.islice(iter(dataset), sample_size))
-    if not sample or not all(isinstance(ex, Mapping) and "input_ids" in ex and "labels" in ex for ex in sample):
-        missing = "no examples" if not sample else (
-            f"a {type(sample[0]).__name__}" if not isinstance(sample[0], Mapping)
-            else f"fields {sorted(sample[0])}")
-        raise ValueError(
-            "train_dataset: expected examples with 'input_ids' and 'labels' fields (e.g. from "
-            f"dlm_kit.data.tokenize_chat_dataset or group_texts), got {missing}."
-        )
-    if not any(label != IGNORE_INDEX for ex in sample for label in ex["labels"]):
-        raise ValueError(
-            f"train_dataset: none of the first {len(sample)} examples has a token to learn (every label is "
-            f"{IGNORE_INDEX}, e.g. answers that are empty or cut off by max_length); the model would train on "
-            "nothing. Check that each row ends with the assistant's answer (dlm_kit.data.tokenize_chat)."
-        )
-    return sum(len(ex["input_ids"]) for ex in sample) / len(sample)
-
-
-@torch.no_grad()
-def _sees_later_tokens(model: PreTrainedModel) -> bool:
-    """Whether position 0's logits change when the tokens after it change (not a causal LM)."""
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    vocab = model.get_input_embeddings().num_embeddings
-    # two sequences that share their first token only; ids well inside any vocabulary
-    ids = torch.tensor([[5, 6, 7, 8], [5, 9, 10, 11]], device=device) % vocab
-    try:
-        logits = model(input_ids=ids).logits.float()
-    finally:
-        model.train(was_training)
-    return not torch.allclose(logits[0, 0], logits[1, 0], rtol=1e-3, atol=1e-3)

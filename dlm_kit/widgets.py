@@ -36,6 +36,9 @@ import html
 import math
 from dataclasses import dataclass
 
+import torch
+from transformers import PreTrainedTokenizerBase
+
 from .chat_format import answer_stop_sequences, build_prompt, find_end_of_answer
 from .sampling import GenerationOutput, generate
 
@@ -63,7 +66,7 @@ class Frame:
     """True where a committed token is padding: EOS/pad, or after a complete end-of-answer tag."""
 
 
-def frames_from_output(output: GenerationOutput, tokenizer, *, row: int = 0) -> list[Frame]:
+def frames_from_output(output: GenerationOutput, tokenizer: PreTrainedTokenizerBase, *, row: int = 0) -> list[Frame]:
     """The frames of one row of a generation made with ``return_history=True``.
 
     Frame 0 is the masked canvas; frame k shows the canvas after step k, so a player with
@@ -88,7 +91,7 @@ def _frame(record, tokenizer, *, row: int, start: int, end: int | None = None) -
     return Frame(record.step + 1, tokens, state, record.confidence[row, start:end].tolist(), _padding(ids, tokenizer))
 
 
-def display_tokens(ids: list[int], tokenizer) -> list[str]:
+def display_tokens(ids: list[int], tokenizer: PreTrainedTokenizerBase) -> list[str]:
     """How the player shows a finished canvas: each token, with padding drawn as ``·``.
 
     >>> from dlm_kit.backbones import build_tiny_tokenizer
@@ -154,7 +157,7 @@ class DenoisingPlayer:
     shows the canvas after step k; the last step is the sampler's final output.
     """
 
-    def __init__(self, output: GenerationOutput, tokenizer, *, block_size: int | None = None, row: int = 0) -> None:
+    def __init__(self, output: GenerationOutput, tokenizer: PreTrainedTokenizerBase, *, block_size: int | None = None, row: int = 0) -> None:
         import ipywidgets as widgets
 
         self.frames = frames_from_output(output, tokenizer, row=row)
@@ -206,7 +209,7 @@ class DenoisingStudio:
     at ``max_new_tokens`` tokens in one block, one per step, for a model without them.
     """
 
-    def __init__(self, model, tokenizer, *, prompt: str = "Reverse the letters: d a r k", max_new_tokens: int | None = None) -> None:
+    def __init__(self, model: torch.nn.Module, tokenizer: PreTrainedTokenizerBase, *, prompt: str = "Reverse the letters: d a r k", max_new_tokens: int | None = None) -> None:
         import ipywidgets as widgets
 
         from .chat import SamplingConfig
@@ -319,7 +322,7 @@ def _with_static_fallback(widget, static_html: str, static_text: str) -> dict:
 
 
 def save_denoising_gif(
-    output: GenerationOutput, tokenizer, path: str, *, block_size: int | None = None, row: int = 0,
+    output: GenerationOutput, tokenizer: PreTrainedTokenizerBase, path: str, *, block_size: int | None = None, row: int = 0,
     columns: int = 16, ms_per_step: int = 300, question: str | None = None,
 ) -> str:
     """Write the denoising of one row as an animated GIF; returns ``path``.

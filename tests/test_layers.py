@@ -19,12 +19,12 @@ PACKAGE = REPO / "dlm_kit"
 
 LAYERS = [
     ["quiet", "paths", "stats", "profiles"],  # settings: where files live, profiles, plain statistics
-    ["corpora", "english_prompts", "teacher_prompts", "judges"],  # raw text, prompts, the offline teacher / judge
+    ["corpora", "english_prompts", "teacher_topics", "teacher_prompts", "judges"],  # raw text, prompts, the offline teacher / judge
     ["english", "teacher_data", "data"],  # instruction data, and text → tokens
     ["chat_format"],  # the template, tokenizer preparation, prompts, where an answer ends
-    ["backbones", "heads", "positions", "masking", "layerwise"],  # the model and its forward pass
+    ["deltas", "backbones", "heads", "positions", "masking", "layerwise"],  # the model and its forward pass
     ["sampler_steps", "canvas", "denoiser", "sampling_config", "sampling"],  # the block-diffusion sampler: step pieces, canvas, model, loop
-    ["likelihood", "training"],  # scoring and training
+    ["likelihood", "train_checks", "training"],  # scoring and training
     ["chat", "widgets", "plots", "baselines"],  # the applications
     ["eval_args", "evaluation", "cli", "__init__"],  # lm-eval, the command line, the package's face
 ]
@@ -118,3 +118,40 @@ def test_the_checks_see_function_local_imports(tmp_path, monkeypatch):
     assert _graph() == {"high": {"low"}, "low": {"high"}}
     with pytest.raises(AssertionError, match="low -> high -> low|high -> low -> high"):
         test_the_package_has_no_import_cycle()
+
+
+MAX_MODULE_LINES = 450
+
+
+def test_every_module_is_short_enough_to_read_in_one_sitting():
+    long = {m: n for m in _modules() if (n := len((PACKAGE / f"{m}.py").read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES}
+    assert not long, f"modules over {MAX_MODULE_LINES} lines (split them by concept): {long}"
+
+
+def _public_functions(module: str) -> Iterator[tuple[str, ast.FunctionDef, bool]]:
+    """(qualified name, node, is a method) of every public function and method of a public class."""
+    tree = ast.parse((PACKAGE / f"{module}.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and not node.name.startswith("_"):
+            yield node.name, node, False
+        elif isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef) and not item.name.startswith("_") or getattr(item, "name", "") == "__init__":
+                    yield f"{node.name}.{item.name}", item, True
+
+
+def test_every_public_function_has_type_hints_and_a_docstring():
+    """What a researcher reads with ``help()``: each argument's type, the return type, and what it does
+    (methods may inherit their docstring from the library class they override)."""
+    problems = []
+    for module in _modules():
+        for name, node, is_method in _public_functions(module):
+            args = [a for a in node.args.posonlyargs + node.args.args + node.args.kwonlyargs if a.arg not in ("self", "cls")]
+            untyped = [a.arg for a in args if a.annotation is None]
+            if untyped:
+                problems.append(f"dlm_kit/{module}.py:{node.lineno} {name}: no type for {untyped}")
+            if node.returns is None and node.name != "__init__":
+                problems.append(f"dlm_kit/{module}.py:{node.lineno} {name}: no return type")
+            if not is_method and not ast.get_docstring(node):
+                problems.append(f"dlm_kit/{module}.py:{node.lineno} {name}: no docstring")
+    assert not problems, "\n".join(problems)
