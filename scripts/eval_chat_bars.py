@@ -175,7 +175,8 @@ def main() -> None:
         model, tok = load_backbone(folder)
         model.eval()
         replies, used, seconds = model_answers(model, tok, questions + fact_questions)
-        row = measure(system, questions, replies[: len(questions)], facts, replies[len(questions) :], judge)
+        # a folder is named by its last part, so checkpoints/bert-chat is compared as bert-chat
+        row = measure(Path(system).name, questions, replies[: len(questions)], facts, replies[len(questions) :], judge)
         row.update(sampling=used, seconds=round(seconds, 1))
         results.append(row)
     for row in results:

@@ -1,0 +1,125 @@
+"""From autoregressive to diffusion: read a causal LM (Llama / SmolLM2, GPT-2, Qwen) as a masked diffusion LM.
+
+A causal LM predicts token i+1 at position i, attending only to positions <= i. Three changes
+make it something the kit's sampler, training and likelihood can use (dLLM's "A2D"; DiffuLLaMA
+and BD3LM for the shift and the blocks):
+
+1. **Attention.** Fully bidirectional (MDLM: every position sees every other, padding hidden) or
+   *block-causal* with ``block_size`` b: position i sees position j when ``j // b <= i // b``, so
+   a block sees itself and every block before it (BD3LM). ``block_size=1`` is the causal mask again.
+2. **A mask token.** The causal LM never needed one: :func:`add_mask_token` adds ``<|mask|>`` as a
+   new token whose embedding starts at the mean of the others (an unused id would do too, but a
+   new row is the same for every tokenizer and cannot collide with a token some prompt contains).
+3. **The shift (optional).** With ``shift=True`` the prediction for position i is read from the
+   output at position i-1, as the causal LM was trained (DiffuLLaMA keeps this alignment); with
+   ``shift=False`` each position predicts itself, as a BERT does (dLLM's MDLM path).
+
+The invariant the conversion keeps, before any training: with ``block_size=1`` and the shift,
+the kit's sampler writing one token per step in blocks of one writes exactly the causal LM's own
+greedy tokens (``tests/test_a2d.py``).
+
+    >>> import torch
+    >>> from transformers import LlamaConfig, LlamaForCausalLM
+    >>> _ = torch.manual_seed(0)
+    >>> llama = LlamaForCausalLM(LlamaConfig(vocab_size=64, hidden_size=32, intermediate_size=64,
+    ...                          num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=2)).eval()
+    >>> model = CausalToDiffusion(llama, mask_token_id=63, block_size=1, shift=True)
+    >>> model(input_ids=torch.tensor([[5, 6, 7]])).logits.shape
+    torch.Size([1, 3, 64])
+    >>> diffusion_attention_mask(4, block_size=2).int()[0, 0]
+    tensor([[1, 1, 0, 0],
+            [1, 1, 0, 0],
+            [1, 1, 1, 1],
+            [1, 1, 1, 1]], dtype=torch.int32)
+"""
+
+from __future__ import annotations
+
+import torch
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
+from transformers.modeling_outputs import MaskedLMOutput
+
+__all__ = ["MASK_TOKEN", "CausalToDiffusion", "add_mask_token", "diffusion_attention_mask"]
+
+MASK_TOKEN = "<|mask|>"
+
+
+def diffusion_attention_mask(
+    length: int, *, block_size: int | None = None, padding_mask: torch.Tensor | None = None,
+    device: torch.device | str | None = None,
+) -> torch.Tensor:
+    """Bool [B, 1, L, L] (B = 1 without ``padding_mask``): may query position i attend to key position j?
+
+    ``block_size=None``: bidirectional; ``b``: block-causal, ``j // b <= i // b``. ``padding_mask``
+    [B, L] (1 = real token) hides padded keys; a padded query keeps itself, so no row is all-masked.
+    """
+    if block_size is not None and block_size < 1:
+        raise ValueError(f"block_size={block_size}: use a positive block size, or None for bidirectional attention.")
+    positions = torch.arange(length, device=device)
+    if block_size is None:
+        allowed = torch.ones(length, length, dtype=torch.bool, device=device)
+    else:
+        blocks = positions // block_size
+        allowed = blocks[None, :] <= blocks[:, None]
+    allowed = allowed[None, None]
+    if padding_mask is not None:
+        keys = padding_mask.to(device=allowed.device, dtype=torch.bool)[:, None, None, :]
+        allowed = (allowed & keys) | torch.eye(length, dtype=torch.bool, device=allowed.device)
+    return allowed
+
+
+class CausalToDiffusion(torch.nn.Module):
+    """A causal LM behind a masked LM's interface: ``model(input_ids=, attention_mask=).logits`` [B, L, V].
+
+    Args:
+        causal_lm: a Hugging Face causal LM whose attention takes a 4-D mask (Llama, Qwen2/3, GPT-2).
+        mask_token_id: the id the canvas is masked with (:func:`add_mask_token`); stored in the config.
+        block_size: None for bidirectional attention, else block-causal blocks of this many tokens.
+        shift: read the prediction for position i from position i-1 (the causal LM's own alignment).
+    """
+
+    def __init__(self, causal_lm: PreTrainedModel, *, mask_token_id: int, block_size: int | None = None, shift: bool = True) -> None:
+        super().__init__()
+        if not 0 <= mask_token_id < causal_lm.get_input_embeddings().num_embeddings:
+            raise ValueError(f"mask_token_id={mask_token_id} is outside the model's embeddings; call add_mask_token first.")
+        diffusion_attention_mask(1, block_size=block_size)  # a bad block size is refused here
+        self.causal_lm, self.block_size, self.shift = causal_lm, block_size, shift
+        self.config = causal_lm.config
+        self.config.mask_token_id = mask_token_id
+        self.train(causal_lm.training)  # a new Module starts in training mode; follow the wrapped model
+
+    def get_input_embeddings(self) -> torch.nn.Module:
+        """The causal LM's token embeddings."""
+        return self.causal_lm.get_input_embeddings()
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
+                position_ids: torch.Tensor | None = None) -> MaskedLMOutput:
+        """Logits [B, L, V]: for each position, the model's prediction of the token there.
+
+        ``attention_mask`` [B, L]: 1 on real tokens (the kit's canvas is right-padded, so
+        positions count from 0 in every row unless ``position_ids`` say otherwise).
+        """
+        batch, length = input_ids.shape
+        allowed = diffusion_attention_mask(length, block_size=self.block_size, padding_mask=attention_mask,
+                                           device=input_ids.device).expand(batch, 1, length, length)
+        dtype = self.causal_lm.get_input_embeddings().weight.dtype
+        additive = torch.zeros(allowed.shape, dtype=dtype, device=input_ids.device).masked_fill(~allowed, torch.finfo(dtype).min)
+        if position_ids is None:
+            position_ids = torch.arange(length, device=input_ids.device).expand(batch, length)
+        logits = self.causal_lm(input_ids=input_ids, attention_mask=additive, position_ids=position_ids, use_cache=False).logits
+        if self.shift:  # position i's token was predicted at i - 1; position 0 has no prediction (never a target)
+            logits = torch.cat([logits[:, :1], logits[:, :-1]], dim=1)
+        return MaskedLMOutput(logits=logits)
+
+
+def add_mask_token(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> int:
+    """The tokenizer's mask token id, adding :data:`MASK_TOKEN` (embedding row = the mean of the others) if it has none.
+
+    The model's embeddings grow by the added row; returns the mask id.
+    """
+    if tokenizer.mask_token_id is not None:
+        return tokenizer.mask_token_id
+    tokenizer.add_special_tokens({"mask_token": MASK_TOKEN})
+    if len(tokenizer) > model.get_input_embeddings().num_embeddings:
+        model.resize_token_embeddings(len(tokenizer), mean_resizing=True)
+    return tokenizer.mask_token_id

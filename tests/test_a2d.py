@@ -1,0 +1,76 @@
+"""A causal LM converted to a diffusion LM keeps what it was: the invariant of dlm_kit.a2d."""
+
+import pytest
+import torch
+from transformers import GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM
+
+from dlm_kit.a2d import CausalToDiffusion, add_mask_token, diffusion_attention_mask
+from dlm_kit.sampling import generate
+
+VOCAB, MASK = 96, 95
+
+
+def _causal(arch: str) -> torch.nn.Module:
+    torch.manual_seed(0)
+    if arch == "llama":
+        config = LlamaConfig(vocab_size=VOCAB, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                             num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=128,
+                             pad_token_id=0, eos_token_id=None, bos_token_id=None)
+        model = LlamaForCausalLM(config)
+    else:
+        config = GPT2Config(vocab_size=VOCAB, n_embd=32, n_layer=2, n_head=4, n_positions=128,
+                            pad_token_id=0, eos_token_id=None, bos_token_id=None)
+        model = GPT2LMHeadModel(config)
+    # float64: the two computations (a KV-cached decode, a full forward per step) must not differ
+    # at a near-tie of two random logits
+    return model.double().eval()
+
+
+@pytest.mark.parametrize("arch", ["llama", "gpt2"])
+def test_block_size_one_with_the_shift_writes_the_causal_models_own_greedy_tokens(arch):
+    causal = _causal(arch)
+    prompts = [[5, 6, 7, 8], [9, 10], [11, 12, 13, 14, 15, 16, 17]]
+    n = 12
+    converted = CausalToDiffusion(causal, mask_token_id=MASK, block_size=1, shift=True)
+    ours = generate(converted, prompts, max_new_tokens=n, steps=n, block_size=1, mode="exact").new_tokens.tolist()
+    for prompt, row in zip(prompts, ours):
+        with torch.no_grad():
+            theirs = causal.generate(torch.tensor([prompt]), max_new_tokens=n, min_new_tokens=n, do_sample=False,
+                                     pad_token_id=0)[0, len(prompt):].tolist()
+        assert row == theirs
+
+
+def test_without_the_shift_or_with_bidirectional_attention_the_tokens_change():
+    """The invariant is not trivially true: each of the two changes alone breaks it."""
+    causal = _causal("llama")
+    prompt, n = [[5, 6, 7, 8]], 12
+    with torch.no_grad():
+        theirs = causal.generate(torch.tensor(prompt), max_new_tokens=n, min_new_tokens=n, do_sample=False, pad_token_id=0)[0, 4:]
+    for kwargs in (dict(block_size=1, shift=False), dict(block_size=None, shift=True)):
+        converted = CausalToDiffusion(causal, mask_token_id=MASK, **kwargs)
+        ours = generate(converted, prompt, max_new_tokens=n, steps=n, block_size=1, mode="exact").new_tokens[0]
+        assert not torch.equal(ours, theirs), kwargs
+
+
+def test_block_causal_attention_sees_its_own_block_and_the_ones_before():
+    allowed = diffusion_attention_mask(6, block_size=3)[0, 0]
+    assert allowed[0].tolist() == [True, True, True, False, False, False]  # block 0 sees itself, not block 1
+    assert allowed[5].all()  # the last block sees everything
+    assert diffusion_attention_mask(3)[0, 0].all()  # bidirectional
+    padded = diffusion_attention_mask(3, padding_mask=torch.tensor([[1, 1, 0]]))[0, 0]
+    assert padded[:, 2].tolist() == [False, False, True]  # padding hidden from real tokens, keeps itself
+    with pytest.raises(ValueError, match="block_size=0"):
+        diffusion_attention_mask(3, block_size=0)
+
+
+def test_a_mask_token_is_added_once_and_fits_the_embeddings():
+    from transformers import PreTrainedTokenizerFast
+    from tokenizers import Tokenizer, models
+
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=Tokenizer(models.WordLevel({f"w{i}": i for i in range(VOCAB - 1)}, unk_token="w0")))
+    causal = _causal("llama")
+    mask = add_mask_token(causal, tokenizer)
+    assert mask == tokenizer.mask_token_id and mask < causal.get_input_embeddings().num_embeddings
+    assert add_mask_token(causal, tokenizer) == mask  # a second call adds nothing
+    with pytest.raises(ValueError, match="outside the model's embeddings"):
+        CausalToDiffusion(causal, mask_token_id=10_000)
