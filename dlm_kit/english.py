@@ -296,7 +296,7 @@ def summarize_english_eval(record: dict, *, systems: list[str] | None = None) ->
 
 
 def load_english_eval(path: str | Path | None = None) -> dict:
-    """The per-question results of ``scripts/eval_bert_chat.py`` (default: the committed ``models/bert-chat/eval.json``)."""
+    """The per-question results of ``scripts/eval_bert_chat.py`` (default: ``models/bert-chat/eval.json``, which it writes; the record of the first round's models is ``docs/results_round1_english_eval.json``)."""
     path = Path(path) if path is not None else MODELS_DIR / "bert-chat" / "eval.json"
     if not path.exists():
         raise FileNotFoundError(f"{path} is missing: run `python scripts/eval_bert_chat.py` (~15 min on 2 CPU cores).")

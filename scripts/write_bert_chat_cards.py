@@ -28,6 +28,9 @@ LICENCES = (
 )
 
 
+BAR_CLEAN = 0.95
+
+
 def pct(interval) -> str:
     return f"[{100 * interval[0]:.0f}, {100 * interval[1]:.0f}]"
 
@@ -92,6 +95,44 @@ def bars_table(bars: dict) -> str:
             f"{row.get('sampling', 'its own (teacher data)')} |"
         )
     return "\n".join(lines)
+
+
+def can_and_cannot(name: str, bars: dict, models: Path) -> list[str]:
+    """The card's verdict on each bar for ``name``, from ``bars.json`` (and ``fact_probe.json`` when present)."""
+    rows = {Path(r["system"]).name: r for r in bars["results"]}
+    if name not in rows:
+        return []
+    own, teacher = rows[name], bars["results"][0]
+    checks = [
+        ("clean answers", own["clean"], BAR_CLEAN, f"{100 * own['clean']:.0f} % {pct(own['clean_interval'])}", "≥ 95 %"),
+        ("distinct-2", own["distinct_2"], 0.6, f"{own['distinct_2']:.2f}", "≥ 0.6"),
+        ("relevance", own["relevance"], 0.8, f"{own['relevance']:.2f} [{own['relevance_interval'][0]:.2f}, "
+                                               f"{own['relevance_interval'][1]:.2f}] nats/token", "≥ 0.8"),
+        ("simple facts", own["facts"], 0.4, f"{100 * own['facts']:.0f} % {pct(own['facts_interval'])} (n={own['facts_n']})",
+         "≥ 40 %"),
+    ]
+    lines = ["## What it can and cannot do", ""]
+    for label, value, bar, shown, wanted in checks:
+        lines.append(f"- {label}: {shown}, bar {wanted}: " + ("met." if value >= bar else f"**missed** by {abs(value - bar):.2f}."))
+    rep_ok = own["repeated_3gram"] <= teacher["repeated_3gram"] and own["repeated_4gram"] <= teacher["repeated_4gram"]
+    lines.append(f"- repetition: repeated 3-grams {100 * own['repeated_3gram']:.1f} %, 4-grams {100 * own['repeated_4gram']:.1f} % "
+                 f"(teacher {100 * teacher['repeated_3gram']:.1f} %, {100 * teacher['repeated_4gram']:.1f} %): "
+                 + ("no higher than the teacher's: met." if rep_ok else "**higher** than the teacher's: missed."))
+    lines.append(f"- length: {own['mean_words']:.1f} words per answer on average (teacher {teacher['mean_words']:.1f}).")
+    probe = models / name / "fact_probe.json"
+    if probe.exists():
+        found = {r["model"]: r for r in json.loads(probe.read_text())}
+        if "minilm-mlm" in found:
+            start = found["minilm-mlm"]
+            lines += ["", f"Why the facts stay low: `scripts/probe_fact_knowledge.py` asks each held-out fact as a cloze "
+                      f"(\"the capital of norway is [MASK].\") of the starting model, `minilm-mlm`: it puts the right word "
+                      f"first in {100 * start['top1']:.0f} % {pct(start['top1_interval'])} and in its top 5 in "
+                      f"{100 * start['top5']:.0f} % of n={start['n']}. MiniLM-L6 was distilled for sentence embeddings, "
+                      "not for word prediction, so it does not hold these facts, and SFT on answers about other "
+                      "topics cannot add them: a start that holds them (a larger masked LM such as the seed's ModernBERT) is the likely fix, "
+                      "not more of this SFT."]
+    lines.append("")
+    return lines
 
 
 def teacher_recipe_card(name: str, models: Path) -> str:
@@ -168,6 +209,7 @@ def teacher_recipe_card(name: str, models: Path) -> str:
             card += [f"- {label}: {d:+.2f} [{lo:+.2f}, {hi:+.2f}] nats/token (paired, same questions).", ""]
         card += ["Bars (issue \"bert-chat that really chats\"): clean ≥ 95 %, repetition no higher than the teacher's, "
                  "distinct-2 ≥ 0.6, relevance ≥ 0.8, simple facts ≥ 40 %.", ""]
+        card += can_and_cannot(name, bars, models)
     card += [LICENCES.replace("for prompts authored for dlm-kit (`data/english_chat/`)",
                               "for prompts authored for dlm-kit (`data/teacher_chat/`, `dlm_kit.teacher_prompts`)"), ""]
     return "\n".join(card)
