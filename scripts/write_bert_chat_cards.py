@@ -249,7 +249,7 @@ def main() -> None:
             f"embeddings and lower layers frozen), seed 0, {training['minutes_this_run']:.0f} minutes on one busy CPU core. "
             f"This folder holds only the tensors that differ from the package's MiniLM ({training['saved']['parameters'] / 1e6:.1f} M, float16).",
             "",
-            f"Held-out check during training (64 held-out rows, padding included; nats per masked token, by mask ratio): "
+            "Held-out check during training (64 held-out rows, padding included; nats per masked token, by mask ratio): "
             + ", ".join(f"{r}: {v}" for r, v in ratios.items() if r != "step"),
             "",
         ]
