@@ -20,6 +20,7 @@ about, so a model is checked on facts it was never asked about.
 from __future__ import annotations
 
 import json
+import random
 import re
 from collections import Counter
 from pathlib import Path
@@ -29,8 +30,8 @@ import datasets
 from .paths import TEACHER_CHAT_DIR
 from .teacher_prompts import teacher_prompts, topic_names
 
-__all__ = ["TEACHER_CHAT", "answer_problem", "load_teacher_chat", "filter_report", "SIMPLE_FACTS", "simple_facts",
-           "keyword_correct", "repeated_ngram", "distinct_n"]
+__all__ = ["TEACHER_CHAT", "answer_problem", "load_teacher_chat", "filter_report", "add_earlier_turns", "refer_back", "SIMPLE_FACTS",
+           "simple_facts", "keyword_correct", "repeated_ngram", "distinct_n"]
 
 TEACHER_CHAT = TEACHER_CHAT_DIR / "answers.jsonl"
 """The committed raw teacher answers (rebuild with ``python scripts/make_teacher_data.py``)."""
@@ -137,6 +138,105 @@ def load_teacher_chat(path: str | Path = TEACHER_CHAT) -> datasets.DatasetDict:
             "answer": row["answer"], "type": row["type"], "kind": row["kind"], "topic": row["topic"],
         })
     return datasets.DatasetDict({k: datasets.Dataset.from_list(v) for k, v in splits.items()})
+
+
+_NOUN_KINDS = {"animal", "object", "food", "science", "job", "activity"}  # topics a pronoun can stand for
+_NAME_KINDS = {"country", "city", "wikipedia"}  # proper names: always "it"
+
+
+def refer_back(question: str, topic: str, kind: str) -> str | None:
+    """``question`` with its topic replaced by a pronoun (a follow-up such as "What do they eat?"), or None.
+
+    Only for single-noun topics (animals, objects, foods, places...) named once in the question.
+
+    >>> refer_back("What do robins eat?", "robin", "animal"), refer_back("What is Czechia famous for?", "Czechia", "country")
+    ('What do they eat?', 'What is it famous for?')
+    >>> refer_back("Tell me about a drum.", "drum", "object"), refer_back("Use the word 'x'.", "x", "word")
+    ('Tell me about it.', None)
+    """
+    if "/" in topic or kind not in _NOUN_KINDS | _NAME_KINDS:
+        return None
+    pattern = re.compile(rf"\b(?:(?:a|an|the)\s+)?{re.escape(topic)}(e?s)?\b", re.IGNORECASE)
+    found = list(pattern.finditer(question))
+    if len(found) != 1:
+        return None
+    match = found[0]
+    has_article = re.match(r"(?:a|an|the)\s", match.group(0), re.IGNORECASE) is not None
+    plural = kind not in _NAME_KINDS and (match.group(1) is not None or (not has_article and topic.endswith("s")
+                                                                         and not topic.endswith("ss")))
+    if kind == "job" and not plural:
+        return None  # a person is not "it"
+    before = question[: match.start()]
+    if not plural:
+        pronoun = "it"
+    else:  # a subject after an auxiliary, a question word or "that"; an object otherwise
+        subject = r"\b(do|are|can|were|have|did|that|where|when|why|how|what|which)\s*$"
+        pronoun = "they" if re.search(subject, before, re.IGNORECASE) else "them"
+    if not before.strip():
+        pronoun = pronoun.capitalize() if pronoun != "them" else "They"
+    return before + pronoun + question[match.end():]
+
+
+def add_earlier_turns(
+    dataset: datasets.Dataset, *, fraction: float = 0.5, max_earlier: int = 2, same_topic: float = 0.5,
+    refer: float = 0.5, seed: int = 0
+) -> datasets.Dataset:
+    """Prepend earlier exchanges to a ``fraction`` of single-question chat rows (multi-turn SFT data).
+
+    A model trained only on single questions has never seen ``[/Answer]`` inside its prompt; in a
+    :class:`~dlm_kit.chat.ChatSession` it then reads the earlier answer's end as its cue and writes
+    end-of-text at once (bert-chat's empty second turns). Here a chosen row keeps its question and
+    its answer (still the only trained part, see :func:`~dlm_kit.data.tokenize_chat`) and gets 1 to
+    ``max_earlier`` exchanges of *other rows of the same dataset* before it: with probability
+    ``same_topic`` rows about the same ``topic`` (a conversation that stays on one subject), else
+    any rows (a conversation that changes subject, as users do). In a same-topic conversation the
+    last question names its topic by a pronoun with probability ``refer`` (:func:`refer_back`:
+    "What do they eat?" after a question about robins), so the model learns to read the earlier
+    turns, not only to survive them. The rows stay in their split, so
+    no held-out answer leaks into training. Seeded; the other columns are kept, plus ``turns``.
+
+    >>> rows = datasets.Dataset.from_list([
+    ...     {"messages": [{"role": "user", "content": f"Q{i}?"}, {"role": "assistant", "content": f"A{i}."}],
+    ...      "topic": "cats" if i < 2 else "dogs"} for i in range(4)])
+    >>> out = add_earlier_turns(rows, fraction=1.0, max_earlier=1, same_topic=1.0)
+    >>> out[0]["turns"], [m["content"] for m in out[0]["messages"]]
+    (2, ['Q1?', 'A1.', 'Q0?', 'A0.'])
+    """
+    if not 0.0 <= fraction <= 1.0 or not 0.0 <= same_topic <= 1.0:
+        raise ValueError(f"add_earlier_turns: fraction={fraction} and same_topic={same_topic} must lie in [0, 1].")
+    if max_earlier < 1:
+        raise ValueError(f"add_earlier_turns: max_earlier={max_earlier}; use at least 1 earlier exchange.")
+    if "messages" not in dataset.column_names or len(dataset) < 2:
+        raise ValueError("add_earlier_turns needs a 'messages' dataset of at least 2 rows (load_teacher_chat gives one).")
+    rng = random.Random(seed)
+    messages = dataset["messages"]
+    by_topic: dict[str, list[int]] = {}
+    for index, topic in enumerate(dataset["topic"] if "topic" in dataset.column_names else [None] * len(dataset)):
+        by_topic.setdefault(str(topic), []).append(index)
+    topics = dataset["topic"] if "topic" in dataset.column_names else [None] * len(dataset)
+
+    kinds = dataset["kind"] if "kind" in dataset.column_names else [None] * len(dataset)
+
+    def earlier(index: int) -> tuple[list[dict], bool]:
+        count = rng.randint(1, max_earlier)
+        pool = [i for i in by_topic[str(topics[index])] if i != index] if rng.random() < same_topic else []
+        on_topic = len(pool) >= count
+        if not on_topic:  # too few rows on this topic: a conversation that changes subject
+            pool = range(len(messages))
+        picks = [i for i in rng.sample(pool, min(len(pool), count + 1)) if i != index][:count]
+        return [turn for i in picks for turn in messages[i]], on_topic
+
+    def with_history(row: dict, index: int) -> dict:
+        history, on_topic = earlier(index) if rng.random() < fraction else ([], False)
+        conversation = history + row["messages"]
+        if on_topic and topics[index] is not None and rng.random() < refer:
+            question = conversation[-2]["content"]
+            follow_up = refer_back(question, str(topics[index]), str(kinds[index]))
+            if follow_up is not None:
+                conversation = conversation[:-2] + [{**conversation[-2], "content": follow_up}, conversation[-1]]
+        return {"messages": conversation, "turns": 1 + len(history) // 2}
+
+    return dataset.map(with_history, with_indices=True, desc="Adding earlier turns")
 
 
 # (question, keywords any of which makes the answer right, topic). Written for dlm-kit.

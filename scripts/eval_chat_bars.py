@@ -9,7 +9,8 @@ the held-out :func:`dlm_kit.teacher_data.simple_facts`. Every model answers thro
 ``answer(model, tok, questions)`` with **no sampling argument**: its own recommended settings
 (``sampling_config.json``) or the kit's defaults, as a user gets them.
 
-Per system: clean answers (>= 3 words, no tag fragment, not empty), repeated word 3-gram and
+Per system, also three-turn conversations of held-out questions (:func:`conversation_turns`: clean,
+empty and relevance at each turn). Per system: clean answers (>= 3 words, no tag fragment, not empty), repeated word 3-gram and
 4-gram rates, distinct-2, relevance (SmolLM2's mean log-probability per answer token given the
 question minus the same given another held-out question; an empty answer counts 0) with a 95 %
 interval, and simple facts keyword-correct with its Wilson interval; paired relevance differences.
@@ -95,6 +96,33 @@ def model_answers(model, tok, questions: list[str], sampling: SamplingConfig | N
     return replies, f"{source}: {used}", time.perf_counter() - start
 
 
+def conversation_turns(model, tok, questions: list[str], judge, turns: int = 3) -> dict:
+    """Multi-turn conversations as a ChatSession holds them: consecutive held-out questions in groups of
+    ``turns`` (different topics: the test half lists one question per topic first), each turn answered
+    through ``answer(model, tok, conversations)`` with the model's own settings, after the earlier
+    questions and the model's own earlier replies. Per turn: clean and empty rates (Wilson intervals)
+    and relevance to the turn's question.
+    """
+    groups = [questions[i : i + turns] for i in range(0, len(questions) - turns + 1, turns)]
+    conversations: list[list[dict]] = [[] for _ in groups]
+    per_turn = []
+    for turn in range(turns):
+        asked = [group[turn] for group in groups]
+        for conversation, question in zip(conversations, asked):
+            conversation.append({"role": "user", "content": question})
+        with torch.no_grad():
+            replies = answer(model, tok, [list(c) for c in conversations])
+        for conversation, reply in zip(conversations, replies):
+            conversation.append({"role": "assistant", "content": reply})
+        n_clean = sum(map(clean, replies))
+        rel = relevance(asked, replies, judge)
+        per_turn.append({"turn": turn + 1, "n": len(replies), "clean": n_clean / len(replies),
+                         "clean_interval": list(wilson_interval(n_clean, len(replies))),
+                         "empty": sum(not r.strip() for r in replies) / len(replies),
+                         "relevance": mean_interval(rel)[0], "relevance_interval": list(mean_interval(rel)[1:])})
+    return {"turns": per_turn, "conversations": conversations}
+
+
 def pick_sampling(folder: str, dev_rows: list[dict], judge) -> SamplingConfig:
     """Choose the model's recommended settings on the dev half; write them as its sampling_config.json.
 
@@ -178,12 +206,17 @@ def main() -> None:
         # a folder is named by its last part, so checkpoints/bert-chat is compared as bert-chat
         row = measure(Path(system).name, questions, replies[: len(questions)], facts, replies[len(questions) :], judge)
         row.update(sampling=used, seconds=round(seconds, 1))
+        row["multi_turn"] = conversation_turns(model, tok, questions, judge)
         results.append(row)
     for row in results:
         print(f"{row['system']}: clean {row['clean']:.1%}, empty {row['empty']:.1%}, rep3 {row['repeated_3gram']:.1%}, "
               f"rep4 {row['repeated_4gram']:.1%}, distinct-2 {row['distinct_2']:.2f}, relevance {row['relevance']:.2f} "
               f"[{row['relevance_interval'][0]:.2f}, {row['relevance_interval'][1]:.2f}], facts {row['facts']:.1%} "
               f"[{row['facts_interval'][0]:.1%}, {row['facts_interval'][1]:.1%}] (n={row['facts_n']})", flush=True)
+        for turn in row.get("multi_turn", {}).get("turns", []):
+            print(f"  turn {turn['turn']} of a conversation: clean {turn['clean']:.1%} [{turn['clean_interval'][0]:.1%}, "
+                  f"{turn['clean_interval'][1]:.1%}], empty {turn['empty']:.1%}, relevance {turn['relevance']:.2f} "
+                  f"(n={turn['n']})", flush=True)
     by_name = {r["system"]: r for r in results}
     comparisons = {}
     if {"bert-chat", "bert-chat-mlm"} <= set(by_name):

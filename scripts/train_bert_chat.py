@@ -175,6 +175,11 @@ def main() -> None:
                         help="sft: the 2,059 open answers + Wikipedia families (english) or the ~20K teacher answers (teacher)")
     parser.add_argument("--answer_length", type=int, default=None, help="sft: pad each answer with trained EOS to this canvas")
     parser.add_argument("--chat_tags", action="store_true", help="make the chat tags single tokens (on with --data teacher)")
+    parser.add_argument("--earlier_turns", type=float, default=0.0,
+                        help="sft: give this fraction of the rows 1-2 earlier exchanges (multi-turn data; add_earlier_turns)")
+    parser.add_argument("--refer_back", type=float, default=0.5,
+                        help="with --earlier_turns: how often a same-topic follow-up names its topic by a pronoun")
+    parser.add_argument("--group_by_length", action="store_true", help="batch rows of similar length (less padding)")
     parser.add_argument("--warmup_ratio", type=float, default=0.05)
     parser.add_argument("--max_minutes", type=float, default=None, help="stop at a checkpoint after this many minutes")
     parser.add_argument("--checkpoints_dir", default=None,
@@ -218,6 +223,10 @@ def main() -> None:
 
             data = load_english_chat()
         train_rows = data["train"] if args.limit is None else data["train"].select(range(args.limit))
+        if args.earlier_turns:
+            from dlm_kit.teacher_data import add_earlier_turns
+
+            train_rows = add_earlier_turns(train_rows, fraction=args.earlier_turns, refer=args.refer_back, seed=args.seed)
         train_set = tokenize_chat_dataset(train_rows, tokenizer, max_length=256)
         test = data["test"]
         held_out = tokenize_chat_dataset(test.select(range(0, len(test), max(1, len(test) // 64))), tokenizer)  # every family
@@ -245,6 +254,7 @@ def main() -> None:
         save_total_limit=1,
         seed=args.seed,
         progress_bar=False,
+        group_by_length=args.group_by_length,
     )
     resume = any(run_dir.glob("checkpoint-*"))
     first_step = checkpoint_step(newest_checkpoint(run_dir)) if resume else 0
@@ -262,7 +272,7 @@ def main() -> None:
         "data": args.data, "answer_length": args.answer_length, "tokens_per_second": round(result.tokens_per_second, 1),
         "step": checkpoint_step(newest_checkpoint(run_dir)) if stopper.stopped else max_steps,
         "train_losses": list(zip(result.steps, result.losses)), "threads": torch.get_num_threads(),
-        "warmup_ratio": args.warmup_ratio,
+        "warmup_ratio": args.warmup_ratio, "earlier_turns": args.earlier_turns, "refer_back": args.refer_back, "group_by_length": args.group_by_length,
         "device": str(next(result.model.parameters()).device),
     }
     record["steps_this_run"] = record["step"] - first_step

@@ -91,3 +91,65 @@ def test_simple_facts_are_never_asked_in_training(prompts):
     for fact in facts:
         assert fact["question"] not in train_prompts and fact["topic"].lower() not in train_topics
     assert keyword_correct("It has eight legs.", ("eight", "8")) and not keyword_correct("Eighty.", ("eight",))
+
+
+def _rows(n_per_topic=3):
+    import datasets
+
+    rows = [{"messages": [{"role": "user", "content": f"What do {t}s eat? ({i})"},
+                          {"role": "assistant", "content": f"{t} answer {i}."}], "topic": t, "kind": "animal"}
+            for t in ("robin", "otter", "heron") for i in range(n_per_topic)]
+    return datasets.Dataset.from_list(rows)
+
+
+def test_earlier_turns_keep_the_trained_answer_and_the_split_and_are_seeded():
+    from dlm_kit.teacher_data import add_earlier_turns
+
+    rows = _rows()
+    out = add_earlier_turns(rows, fraction=1.0, max_earlier=2, seed=3)
+    assert len(out) == len(rows)
+    answers = {m["content"] for r in rows for m in r["messages"]}
+    for before, after in zip(rows, out):
+        # the last exchange's answer is the row's own; every earlier turn comes from the same dataset
+        assert after["messages"][-1] == before["messages"][-1]
+        assert 2 <= after["turns"] <= 3 and len(after["messages"]) == 2 * after["turns"]
+        assert [m["role"] for m in after["messages"]] == ["user", "assistant"] * after["turns"]
+        assert {m["content"] for m in after["messages"][:-2] if m["role"] == "assistant"} <= answers
+        assert before["messages"][-1] not in after["messages"][:-2]  # never the row's own answer as history
+    assert add_earlier_turns(rows, fraction=1.0, seed=3)["messages"] == out["messages"]
+    assert add_earlier_turns(rows, fraction=0.0)["messages"] == rows["messages"]
+
+
+def test_same_topic_follow_ups_refer_back_by_pronoun():
+    from dlm_kit.teacher_data import add_earlier_turns
+
+    out = add_earlier_turns(_rows(), fraction=1.0, max_earlier=1, same_topic=1.0, refer=1.0, seed=0)
+    for row in out:
+        earlier_question, question = row["messages"][0]["content"], row["messages"][-2]["content"]
+        assert question.startswith("What do they eat?")
+        topic = row["topic"]
+        assert topic in earlier_question  # the earlier turn names what "they" are
+
+
+@pytest.mark.parametrize("question, topic, kind, expected", [
+    ("How do you use a bus?", "bus", "object", "How do you use it?"),
+    ("Name two things that grasshoppers eat.", "grasshopper", "animal", "Name two things that they eat."),
+    ("Describe clouds in one sentence.", "clouds", "science", "Describe them in one sentence."),
+    ("Tell me about the Netherlands.", "the Netherlands", "country", "Tell me about it."),
+    ("What tools does a mayor use?", "mayor", "job", None),  # a person is not "it"
+    ("Compare a cat and a dog.", "cat / dog", "animal", None),
+    ("Is a cat a cat?", "cat", "animal", None),  # named twice: ambiguous
+])
+def test_refer_back(question, topic, kind, expected):
+    from dlm_kit.teacher_data import refer_back
+
+    assert refer_back(question, topic, kind) == expected
+
+
+def test_earlier_turns_refuse_bad_arguments():
+    from dlm_kit.teacher_data import add_earlier_turns
+
+    with pytest.raises(ValueError, match="fraction"):
+        add_earlier_turns(_rows(), fraction=1.5)
+    with pytest.raises(ValueError, match="max_earlier"):
+        add_earlier_turns(_rows(), max_earlier=0)
