@@ -102,14 +102,14 @@ def main() -> None:
         common = dict(mask_token_id=tokenizer.mask_token_id, pad_token_id=tokenizer.pad_token_id, batch_size=args.batch_size)
 
         def likelihood(fast: bool) -> list[float]:
-            return mc_loglikelihood(model, contexts, continuations, num_samples=args.mc_num, fast=fast,
+            return mc_loglikelihood(model, contexts, continuations, num_samples=args.mc_num, head_on_masked_only=fast,
                                     generator=torch.Generator().manual_seed(0), **common)
 
         label = f"{name} mc_loglikelihood ({len(contexts)} requests, {tokens} tokens, mc_num={args.mc_num})"
         rows.append(compare(label, likelihood, device, args.repeats))
         if greedy:
             rows.append(compare(f"{name} is_greedy ({len(contexts)} requests)",
-                                lambda fast: is_greedy(model, contexts, continuations, fast=fast, **common), device, args.repeats))
+                                lambda fast: is_greedy(model, contexts, continuations, head_on_masked_only=fast, **common), device, args.repeats))
 
     print(f"device={device}, threads={torch.get_num_threads()}, torch {torch.__version__}, best of {args.repeats}\n")
     width = max(len(r["label"]) for r in rows)

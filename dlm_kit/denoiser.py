@@ -3,7 +3,9 @@
 One object hides the ways of computing them, all chosen once per :func:`dlm_kit.sampling.generate` call:
 
 - ``mode="exact"``: the model's own forward over the whole canvas, indexed (the reference's tokens);
-- ``mode="fast"``: the encoder over the canvas and the MLM head only at the candidates; for
+- ``mode="fast"``: the encoder over the canvas and the MLM head only at the candidates (the idea
+  that training and :mod:`dlm_kit.likelihood` call ``head_on_masked_only``; "fast" is the released
+  ``sampling_config.json`` value, so it keeps its name); for
   BERT, RoBERTa and ModernBERT through :class:`dlm_kit.layerwise.LayerwiseEncoder` (masks and
   rotary tables built once per call), optionally under ``torch.compile``, optionally with the
   approximate ``cache="prefix" | "dual"`` (Fast-dLLM's idea);

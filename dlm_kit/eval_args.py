@@ -4,14 +4,15 @@ lm-eval hands a model its ``model_args`` as strings (``"mc_num=16,mode=exact"``)
 values, plus its own ``batch_size``, ``max_batch_size`` and ``device``. :meth:`DiffusionLMArgs.parse`
 turns them into typed fields: each value is converted to its field's type, and a value that
 does not convert, or a key no field has, is refused with a message naming the key.
+``fast_likelihood``, the old name of ``head_on_masked_only``, is still accepted.
 
-    >>> args = DiffusionLMArgs.parse(pretrained="tiny-chat", mc_num="16", fast_likelihood="false")
-    >>> args.mc_num, args.fast_likelihood, args.sampler_overrides()
+    >>> args = DiffusionLMArgs.parse(pretrained="tiny-chat", mc_num="16", head_on_masked_only="false")
+    >>> args.mc_num, args.head_on_masked_only, args.sampler_overrides()
     (16, False, {})
     >>> DiffusionLMArgs.parse(pretrained="tiny-chat", mc_nun=16)
     Traceback (most recent call last):
     ...
-    ValueError: model_args: unknown key 'mc_nun'; known keys: batch_size, block_size, cfg_scale, device, dtype, fast_likelihood, max_batch_size, max_length, max_new_tokens, mc_num, mode, pretrained, remasking, repetition_penalty, rolling_context, seed, steps, temperature, threshold, tokenizer.
+    ValueError: model_args: unknown key 'mc_nun'; known keys: batch_size, block_size, cfg_scale, device, dtype, head_on_masked_only, max_batch_size, max_length, max_new_tokens, mc_num, mode, pretrained, remasking, repetition_penalty, rolling_context, seed, steps, temperature, threshold, tokenizer.
 """
 
 from __future__ import annotations
@@ -83,12 +84,16 @@ class DiffusionLMArgs:
     repetition_penalty: float | None = None
     seed: int = 0  #: seeds the likelihood masks and the sampler's draws
     rolling_context: int | None = None  #: context tokens per later window of loglikelihood_rolling (max_length // 2)
-    fast_likelihood: bool = True  #: the MLM head only on scored positions (false: the full forward, same numbers)
+    head_on_masked_only: bool = True  #: the MLM head only on scored positions (false: the full forward, same numbers)
     mode: str = "fast"  #: the sampler's mode in generate_until ("fast" or "exact"; see dlm_kit.sampling)
 
     @classmethod
     def parse(cls, **model_args: Any) -> DiffusionLMArgs:
         """Typed arguments from lm-eval's ``model_args``, or a ValueError naming the key that is wrong."""
+        if "fast_likelihood" in model_args:  # the old name of head_on_masked_only (a model_args string may hold it)
+            if "head_on_masked_only" in model_args:
+                raise ValueError("model_args: fast_likelihood is the old name of head_on_masked_only; give one of them.")
+            model_args["head_on_masked_only"] = model_args.pop("fast_likelihood")
         known = sorted(f.name for f in fields(cls))
         unknown = sorted(set(model_args) - set(known))
         if unknown:
@@ -106,7 +111,7 @@ class DiffusionLMArgs:
             value = getattr(args, key)
             setattr(args, key, None if value in _UNSET else _to_float(key, value))
         args.remasking = None if args.remasking in _UNSET else str(args.remasking)
-        args.fast_likelihood = _to_bool("fast_likelihood", args.fast_likelihood)
+        args.head_on_masked_only = _to_bool("head_on_masked_only", args.head_on_masked_only)
         args.mode = check_mode(args.mode)
         args.dtype = _dtype(args.dtype)
         args.batch_size = _batch_size(args.batch_size, args.max_batch_size)

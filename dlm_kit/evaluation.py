@@ -268,7 +268,7 @@ class DiffusionLM(LM):
     model object with ``tokenizer=``; Monte Carlo samples ``mc_num``; ``batch_size``; ``device``;
     ``dtype``; ``max_length``; the sampler settings of ``generate_until`` (those not given come
     from the model's ``sampling_config.json``, else the kit's defaults); ``seed``;
-    ``rolling_context`` and ``fast_likelihood`` for scoring.
+    ``rolling_context`` and ``head_on_masked_only`` for scoring.
     """
 
     def __init__(self, pretrained: Any = None, tokenizer: Any = None, **model_args: Any) -> None:
@@ -279,7 +279,7 @@ class DiffusionLM(LM):
         self.name = pretrained if isinstance(pretrained, str) else type(model).__name__
         self.mc_num, self.batch_size, self.seed = args.mc_num, args.batch_size, args.seed
         self.max_length = model_max_length(model, args.max_length)
-        self.max_new_tokens, self.fast_likelihood = args.max_new_tokens, args.fast_likelihood
+        self.max_new_tokens, self.head_on_masked_only = args.max_new_tokens, args.head_on_masked_only
         # settings not given here come from the model's recommended ones (sampling_config.json), if any
         recommended, self.sampling_source = SamplingConfig.for_model(model)
         self.sampling = {key: getattr(recommended, key) for key in SAMPLER_KEYS} | args.sampler_overrides()
@@ -314,7 +314,7 @@ class DiffusionLM(LM):
             self.model, contexts, continuations, mask_token_id=self.tokenizer.mask_token_id,
             pad_token_id=self.tokenizer.pad_token_id, num_samples=self.mc_num, batch_size=self.batch_size,
             max_length=self.max_length, generator=torch.Generator().manual_seed(self.seed), progress=progress,
-            fast=self.fast_likelihood,
+            head_on_masked_only=self.head_on_masked_only,
         )
 
     def loglikelihood(self, requests: list[Instance], disable_tqdm: bool = False) -> list[tuple[float, bool]]:
@@ -323,7 +323,7 @@ class DiffusionLM(LM):
         scores = self._mc_loglikelihood(contexts, continuations, progress=not disable_tqdm)
         greedy = is_greedy(self.model, contexts, continuations, mask_token_id=self.tokenizer.mask_token_id,
                            pad_token_id=self.tokenizer.pad_token_id, batch_size=self.batch_size,
-                           max_length=self.max_length, fast=self.fast_likelihood)
+                           max_length=self.max_length, head_on_masked_only=self.head_on_masked_only)
         return list(zip(scores, greedy))
 
     def loglikelihood_rolling(self, requests: list[Instance], disable_tqdm: bool = False) -> list[float]:

@@ -13,8 +13,8 @@ generation orders (for L = 1 the exact log-likelihood).
 - :func:`is_greedy` says whether the greedy sampler would write the continuation;
 - :func:`encode_pair` tokenises a (context, continuation) pair as training does.
 
-Only masked positions are ever scored, so by default (``fast=True``) the MLM head runs only on
-them (:func:`dlm_kit.heads.masked_lm_logits`); ``fast=False`` takes the full forward's logits,
+Only masked positions are ever scored, so by default (``head_on_masked_only=True``) the MLM head runs only on
+them (:func:`dlm_kit.heads.masked_lm_logits`); ``head_on_masked_only=False`` takes the full forward's logits,
 the same numbers up to float rounding. Every function accepts an empty context.
 
     >>> from dlm_kit.backbones import load_backbone
@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import math
+import warnings
 from collections.abc import Sequence
 from itertools import combinations
 
@@ -69,14 +70,23 @@ def encode_pair(tokenizer: PreTrainedTokenizerBase, context: str, continuation: 
     return context_ids, whole[len(context_ids) :]
 
 
-def _logits_at(model, input_ids: torch.Tensor, attention_mask: torch.Tensor | None, rows: torch.Tensor, fast: bool) -> torch.Tensor:
+def _old_keyword_fast(fast: bool | None, head_on_masked_only: bool, where: str) -> bool:
+    """The value of the renamed keyword: ``fast`` (the old name) wins when given, with a warning."""
+    if fast is None:
+        return head_on_masked_only
+    warnings.warn(f"{where}(fast=...) is now head_on_masked_only=...; fast will be removed.", FutureWarning, stacklevel=3)
+    return bool(fast)
+
+
+def _logits_at(model, input_ids: torch.Tensor, attention_mask: torch.Tensor | None, rows: torch.Tensor,
+               head_on_masked_only: bool) -> torch.Tensor:
     """Logits [N, V] at the N True positions of ``rows`` [B, L], in row-major order.
 
     RoBERTa-style models get explicit positions, so an EOS = PAD token inside a scored text does
     not shift the positions after it (:mod:`dlm_kit.positions`).
     """
     positions = position_ids(model, input_ids, attention_mask)
-    if fast:
+    if head_on_masked_only:
         return masked_lm_logits(model, input_ids, rows, attention_mask=attention_mask, position_ids=positions)
     return masked_lm_forward(model, input_ids, attention_mask=attention_mask, position_ids=positions).logits[rows]
 
@@ -103,16 +113,16 @@ def _masked_rows(context: list[int], continuation: list[int], masks: list[tuple[
 
 @torch.no_grad()
 def _score_rows(model, rows: list[tuple[list[int], list[int], list[int]]], *, pad_token_id: int, batch_size: int,
-                fast: bool) -> list[float]:
+                head_on_masked_only: bool) -> list[float]:
     """Sum of log p(target | row) over each row's masked positions, in batches of similar length.
 
-    ``fast``: the head runs only on the masked positions, and identical inputs (the all-masked
+    ``head_on_masked_only``: the head runs only on the masked positions, and identical inputs (the all-masked
     row that every sample of a request draws, one-token choices after one question) run once.
     """
     device = next(model.parameters()).device
     groups: dict[object, list[int]] = {}  # one input -> the rows that score targets on it
     for i, (ids, positions, _) in enumerate(rows):
-        groups.setdefault((tuple(ids), tuple(sorted(positions))) if fast else i, []).append(i)
+        groups.setdefault((tuple(ids), tuple(sorted(positions))) if head_on_masked_only else i, []).append(i)
     inputs = sorted(groups.values(), key=lambda members: len(rows[members[0]][0]))
     scores = [0.0] * len(rows)
     for start in range(0, len(inputs), batch_size):
@@ -121,7 +131,7 @@ def _score_rows(model, rows: list[tuple[list[int], list[int], list[int]]], *, pa
         scored = torch.zeros(input_ids.shape, dtype=torch.bool)
         for b, members in enumerate(chunk):
             scored[b, rows[members[0]][1]] = True
-        logits = _logits_at(model, input_ids, attention_mask, scored.to(device), fast)  # [N, V]: scored positions only
+        logits = _logits_at(model, input_ids, attention_mask, scored.to(device), head_on_masked_only)  # [N, V]: scored only
         logp = F.log_softmax(logits.float(), dim=-1)
         flat = (scored.flatten().cumsum(0) - 1).view(scored.shape)  # (b, position) -> its row in logits
         where, targets, owners = [], [], []
@@ -197,7 +207,8 @@ def exact_loglikelihood(
     pad_token_id: int | None = None,
     batch_size: int = 32,
     max_length: int | None = None,
-    fast: bool = True,
+    head_on_masked_only: bool = True,
+    fast: bool | None = None,
 ) -> list[float]:
     """The MDLM log-likelihood bound of each continuation, computed exactly by enumeration.
 
@@ -214,6 +225,7 @@ def exact_loglikelihood(
     >>> exact_loglikelihood(model.eval(), [[], [5]], [[7], [7]], mask_token_id=tok.mask_token_id)[0] < 0
     True
     """
+    head_on_masked_only = _old_keyword_fast(fast, head_on_masked_only, "exact_loglikelihood")
     max_length = model_max_length(model, max_length)
     _check_lengths(contexts, continuations, max_length)
     pad = mask_token_id if pad_token_id is None else pad_token_id
@@ -228,7 +240,7 @@ def exact_loglikelihood(
             rows += list(_masked_rows(context, continuations[r], masks, mask_token_id))
             owners += [r] * len(masks)
             weights += [1 / (math.comb(size, len(m)) * len(m)) for m in masks]
-        scores = _score_rows(model, rows, pad_token_id=pad, batch_size=batch_size, fast=fast)
+        scores = _score_rows(model, rows, pad_token_id=pad, batch_size=batch_size, head_on_masked_only=head_on_masked_only)
         for owner, weight, score in zip(owners, weights, scores):
             totals[owner] += weight * score
     return totals
@@ -247,7 +259,8 @@ def mc_loglikelihood(
     exact_when_cheaper: bool = True,
     generator: torch.Generator | None = None,
     progress: bool = False,
-    fast: bool = True,
+    head_on_masked_only: bool = True,
+    fast: bool | None = None,
 ) -> list[float]:
     """Monte Carlo estimate of the MDLM log-likelihood bound of each continuation given its context.
 
@@ -257,8 +270,8 @@ def mc_loglikelihood(
     unbiased for the value :func:`exact_loglikelihood` computes, which it returns instead when
     that takes no more rows (2**L - 1 <= ``num_samples``, so always for L = 1) unless
     ``exact_when_cheaper=False``. Contexts longer than ``max_length`` minus the continuation lose
-    their oldest tokens (all of them when the continuation fills ``max_length``). ``fast=True``
-    runs the MLM head only on the masked positions; ``fast=False`` takes the full forward's logits
+    their oldest tokens (all of them when the continuation fills ``max_length``). ``head_on_masked_only=True``
+    runs the MLM head only on the masked positions; ``head_on_masked_only=False`` takes the full forward's logits
     (same numbers up to float rounding; ``benchmarks/likelihood_speed.py`` compares the two).
 
     >>> from dlm_kit.backbones import load_backbone
@@ -267,6 +280,7 @@ def mc_loglikelihood(
     >>> est[0] < 0
     True
     """
+    head_on_masked_only = _old_keyword_fast(fast, head_on_masked_only, "mc_loglikelihood")
     if not isinstance(num_samples, int) or num_samples < 1:
         raise ValueError(f"num_samples={num_samples!r}: must be a positive int (Monte Carlo samples per request).")
     max_length = model_max_length(model, max_length)
@@ -278,7 +292,8 @@ def mc_loglikelihood(
     if exact:
         values = exact_loglikelihood(
             model, [contexts[r] for r in exact], [continuations[r] for r in exact],
-            mask_token_id=mask_token_id, pad_token_id=pad, batch_size=batch_size, max_length=max_length, fast=fast,
+            mask_token_id=mask_token_id, pad_token_id=pad, batch_size=batch_size, max_length=max_length,
+            head_on_masked_only=head_on_masked_only,
         )
         for r, value in zip(exact, values):
             totals[r] = value
@@ -299,7 +314,7 @@ def mc_loglikelihood(
             rows += list(_masked_rows(context, continuations[r], masks, mask_token_id))
             owners += [r] * num_samples
             weights += [size / (count * num_samples) for count in counts]
-        scores = _score_rows(model, rows, pad_token_id=pad, batch_size=batch_size, fast=fast)
+        scores = _score_rows(model, rows, pad_token_id=pad, batch_size=batch_size, head_on_masked_only=head_on_masked_only)
         for owner, weight, score in zip(owners, weights, scores):
             totals[owner] += weight * score
         bar.update(len(sampled[first : first + per_chunk]))
@@ -354,7 +369,8 @@ def is_greedy(
     pad_token_id: int | None = None,
     batch_size: int = 32,
     max_length: int | None = None,
-    fast: bool = True,
+    head_on_masked_only: bool = True,
+    fast: bool | None = None,
 ) -> list[bool]:
     """Would the greedy sampler write exactly each continuation after its context?
 
@@ -373,6 +389,7 @@ def is_greedy(
     >>> is_greedy(model.eval(), [[5, 6], []], [[7, 8], [9]], mask_token_id=tok.mask_token_id)
     [False, False]
     """
+    head_on_masked_only = _old_keyword_fast(fast, head_on_masked_only, "is_greedy")
     max_length = model_max_length(model, max_length)
     _check_lengths(contexts, continuations, max_length)
     pad = mask_token_id if pad_token_id is None else pad_token_id
@@ -399,15 +416,15 @@ def is_greedy(
                 break
             xr, candidates = x[live], masked[live]
             attn = None if attention_mask is None else attention_mask[live]
-            if fast:  # identical canvases (choices of one length after one question) run once
+            if head_on_masked_only:  # identical canvases (choices of one length after one question) run once
                 key = torch.cat([xr, candidates.long()] + ([] if attn is None else [attn]), dim=1)
                 first, inverse = _unique_rows(key)
                 inputs, at, attn_u = xr[first], candidates[first], None if attn is None else attn[first]
-                logits = _logits_at(model, inputs, attn_u, at, fast)  # [M', V] at the unique canvases
+                logits = _logits_at(model, inputs, attn_u, at, head_on_masked_only)  # [M', V] at the unique canvases
                 offset = (at.flatten().cumsum(0) - 1).view(at.shape)[inverse]  # [R, W]
                 logits = logits[offset[candidates]]  # [M, V]
             else:
-                logits = _logits_at(model, xr, attn, candidates, fast)  # [M, V]
+                logits = _logits_at(model, xr, attn, candidates, head_on_masked_only)  # [M, V]
             # the sampler's own step pieces: argmax and its probability, the low-confidence ranking,
             # one token committed per row (torch.topk, as the sampler)
             tokens, prob = predict_tokens(logits)

@@ -127,8 +127,8 @@ def test_errors_name_the_problem(chat_model):
         DiffusionLM(pretrained="tiny-chat", dtype="float8")
     with pytest.raises(ValueError, match="context=8: .* max_length=8"):
         DiffusionLM(pretrained=model, tokenizer=tok, max_length=8, rolling_context=8)
-    with pytest.raises(ValueError, match="fast_likelihood='maybe'"):
-        DiffusionLM(pretrained=model, tokenizer=tok, fast_likelihood="maybe")
+    with pytest.raises(ValueError, match="head_on_masked_only='maybe'"):
+        DiffusionLM(pretrained=model, tokenizer=tok, head_on_masked_only="maybe")
 
 
 def test_task_files_are_the_script_output():
@@ -290,24 +290,40 @@ def test_a_chat_template_without_generation_prompt_is_accepted(chat_model):
 
 
 @pytest.mark.parametrize("name", ["tiny-bert", "tiny-modernbert", "tiny-roberta"])
-def test_fast_likelihood_gives_the_numbers_of_the_full_forward(name):
-    """fast=True runs the MLM head only on scored positions; the values are the full forward's."""
+def test_head_on_masked_only_gives_the_numbers_of_the_full_forward(name):
+    """head_on_masked_only=True runs the MLM head only on scored positions; the values are the full forward's."""
     model, tok = load_backbone(name, seed=0)
     model.eval()
     contexts = [[5, 6, 7, 8, 9, 10], [11, 12], []]  # different lengths: padded batches
     continuations = [[13, 14, 15, 16, 17], [18, 19, 20], [21, 22, 23, 24]]
     mask = tok.mask_token_id
     for estimate in (
-        lambda fast: mc_loglikelihood(model, contexts, continuations, mask_token_id=mask, num_samples=8,
-                                      exact_when_cheaper=False, fast=fast),
-        lambda fast: exact_loglikelihood(model, contexts, continuations, mask_token_id=mask, fast=fast),
+        lambda head_only: mc_loglikelihood(model, contexts, continuations, mask_token_id=mask, num_samples=8,
+                                           exact_when_cheaper=False, head_on_masked_only=head_only),
+        lambda head_only: exact_loglikelihood(model, contexts, continuations, mask_token_id=mask,
+                                              head_on_masked_only=head_only),
     ):
-        fast, plain = estimate(True), estimate(False)
-        assert max(abs(a - b) for a, b in zip(fast, plain)) < 1e-4, (fast, plain)
-        assert len(set(fast)) == 3  # three different requests, three different values
+        head_only, full = estimate(True), estimate(False)
+        assert max(abs(a - b) for a, b in zip(head_only, full)) < 1e-4, (head_only, full)
+        assert len(set(head_only)) == 3  # three different requests, three different values
     written = [_greedy_by_hand(model, c, 3, mask) for c in contexts]  # what the model writes after each context
-    for fast in (True, False):
-        assert is_greedy(model, contexts, written, mask_token_id=mask, fast=fast) == [True] * 3
+    for head_only in (True, False):
+        assert is_greedy(model, contexts, written, mask_token_id=mask, head_on_masked_only=head_only) == [True] * 3
+
+
+def test_old_names_of_head_on_masked_only_still_work():
+    """``fast=`` (likelihood functions) and ``fast_likelihood`` (model_args) are the old names."""
+    from dlm_kit.eval_args import DiffusionLMArgs
+
+    model, tok = load_backbone("tiny-bert", seed=0)
+    model.eval()
+    args = dict(mask_token_id=tok.mask_token_id)
+    with pytest.warns(FutureWarning, match="head_on_masked_only"):
+        old = exact_loglikelihood(model, [[5, 6]], [[7, 8]], fast=False, **args)
+    assert old == exact_loglikelihood(model, [[5, 6]], [[7, 8]], head_on_masked_only=False, **args)
+    assert DiffusionLMArgs.parse(pretrained="tiny-chat", fast_likelihood="false").head_on_masked_only is False
+    with pytest.raises(ValueError, match="old name"):
+        DiffusionLMArgs.parse(pretrained="tiny-chat", fast_likelihood=True, head_on_masked_only=False)
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message for a machine without CUDA")
