@@ -23,6 +23,7 @@ import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 __all__ = [
+    "is_clean_answer",
     "CHAT_TEMPLATE",
     "CHAT_TAGS",
     "END_OF_ANSWER",
@@ -182,6 +183,17 @@ def strip_tag_fragment(text: str) -> str:
     """
     fragment = _TAG_FRAGMENT.search(text)
     return (text[: fragment.start()] if fragment else text).strip()
+
+
+def is_clean_answer(text: str) -> bool:
+    """Whether a reply reads as an answer: at least 3 words, no chat-tag fragment (what
+    :func:`strip_tag_fragment` would cut, or a stray ``]``), not empty. The "clean" rate of the
+    kit's chat evaluations (``scripts/eval_chat_bars.py``, notebooks 01 and 03).
+
+    >>> is_clean_answer("Cats are small pets."), is_clean_answer("milk, milk [ / answer"), is_clean_answer("yes")
+    (True, False, False)
+    """
+    return len(re.findall(r"[A-Za-z0-9']+", text)) >= 3 and strip_tag_fragment(text) == text.strip() and "]" not in text
 
 
 def find_end_of_answer(ids: Sequence[int], tokenizer: PreTrainedTokenizerBase, *, end: int | None = None) -> int | None:

@@ -23,22 +23,19 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import re
 import time
 from pathlib import Path
 
 import torch
 
 from dlm_kit.backbones import MODELS_DIR, load_backbone
-from dlm_kit.chat import SamplingConfig, answer, strip_tag_fragment
+from dlm_kit.chat import SamplingConfig, answer
+from dlm_kit.chat_format import is_clean_answer as clean
 from dlm_kit.judges import answer_logprob, load_smollm2, teacher_answer_batch
 from dlm_kit.stats import mean_interval, paired_difference, wilson_interval
 from dlm_kit.teacher_data import distinct_n, keyword_correct, load_teacher_chat, repeated_ngram, simple_facts
 
 BARS = {"clean": 0.95, "distinct_2": 0.6, "relevance": 0.8, "facts": 0.40}
-def clean(text: str) -> bool:
-    """At least 3 words, no chat-tag fragment (what ``strip_tag_fragment`` would cut, or a stray ``]``), not empty."""
-    return len(re.findall(r"[A-Za-z0-9']+", text)) >= 3 and strip_tag_fragment(text) == text.strip() and "]" not in text
 
 
 def question_sets(n_test: int, n_dev: int, seed: int = 0) -> dict[str, list[str]]:
