@@ -118,6 +118,7 @@ def can_and_cannot(name: str, bars: dict, models: Path) -> list[str]:
                  f"(teacher {100 * teacher['repeated_3gram']:.1f} %, {100 * teacher['repeated_4gram']:.1f} %): "
                  + ("no higher than the teacher's: met." if rep_ok else "**higher** than the teacher's: missed."))
     lines.append(f"- length: {own['mean_words']:.1f} words per answer on average (teacher {teacher['mean_words']:.1f}).")
+    lines += multi_turn_lines(own)
     probe = models / name / "fact_probe.json"
     if probe.exists():
         found = {r["model"]: r for r in json.loads(probe.read_text())}
@@ -134,6 +135,44 @@ def can_and_cannot(name: str, bars: dict, models: Path) -> list[str]:
     return lines
 
 
+def stage_two_lines(turns: dict, objective: str) -> list[str]:
+    """The card's account of stage 2 (conversations), from ``training_turns.json``."""
+    minutes = sum(s["minutes_this_run"] for s in turns.get("sittings", [])) or turns["minutes_this_run"]
+    tokens = turns["tokens_per_second"] * 60 * turns["minutes_this_run"]
+    return [
+        "### Stage 2: conversations",
+        "",
+        "Stage 1 trained on single questions only, and in a conversation its second and third replies came out empty "
+        "(an earlier `[/Answer]` in the prompt read as the cue to end). Stage 2 continues from stage 1 with "
+        f"`python scripts/train_bert_chat.py --stage sft --objective {objective} --data teacher --init models/{turns['init'].split('/')[-1]} "
+        f"--top_layers 6 --answer_length {turns['answer_length']} --batch_size {turns['batch_size']} --learning_rate {turns['learning_rate']} "
+        f"--max_steps {turns['max_steps']} --earlier_turns {turns['earlier_turns']} --refer_back {turns['refer_back']} "
+        f"--group_by_length --seed 1` (`--runs_dir`/`--models_dir` apart, then copied here):",
+        "",
+        f"- the same teacher rows, {100 * turns['earlier_turns']:.0f} % of them given 1–2 earlier exchanges of other training rows "
+        "(`dlm_kit.teacher_data.add_earlier_turns`: half the time on the same topic, where the last question names its topic "
+        f"by a pronoun in {100 * turns['refer_back']:.0f} % of cases, e.g. \"What do they eat?\"); only the last answer is trained;",
+        f"- lr {turns['learning_rate']} (a third of stage 1's peak: a continuation, not a restart), "
+        f"{100 * turns.get('warmup_ratio', 0.05):.0f} % warm-up and decay, rows of similar length batched together;",
+        f"- compute: {minutes:.0f} minutes on {turns.get('threads', 2)} CPU threads ({minutes * turns.get('threads', 2) / 60:.1f} "
+        f"CPU-hours), {tokens / 1e6:.1f} M unpadded tokens.",
+        "",
+    ]
+
+
+def multi_turn_lines(row: dict) -> list[str]:
+    """The three-turn conversation measure of ``eval_chat_bars.py`` for one system, as card lines."""
+    turns = row.get("multi_turn", {}).get("turns", [])
+    if not turns:
+        return []
+    lines = ["", f"Three-turn conversations ({turns[0]['n']} of them, held-out questions on different topics, each turn through "
+             "`answer()` after the earlier questions and the model's own earlier replies, as `ChatSession` does):", "",
+             "| turn | clean | empty | relevance |", "|---|---|---|---|"]
+    lines += [f"| {t['turn']} | {100 * t['clean']:.0f} % {pct(t['clean_interval'])} | {100 * t['empty']:.0f} % | "
+              f"{t['relevance']:.2f} [{t['relevance_interval'][0]:.2f}, {t['relevance_interval'][1]:.2f}] |" for t in turns]
+    return lines
+
+
 def teacher_recipe_card(name: str, models: Path) -> str:
     """The card of a model trained on the teacher data (the recipe of "bert-chat that really chats")."""
     training = json.loads((models / name / "training.json").read_text())
@@ -142,6 +181,10 @@ def teacher_recipe_card(name: str, models: Path) -> str:
     threads = max((s.get("threads", 2) for s in sittings), default=2)
     tokens = sum(s["tokens_per_second"] * 60 * s["minutes_this_run"] for s in sittings)
     history = training["loss_by_mask_ratio"]
+    turns_path = models / name / "training_turns.json"
+    turns = json.loads(turns_path.read_text()) if turns_path.exists() else None
+    if turns:  # stage 2 continues the curve: its steps counted after stage 1's
+        history = history + [{**row, "step": training["max_steps"] + row["step"]} for row in turns["loss_by_mask_ratio"]]
     bars_path = models / "bert-chat" / "bars.json"
     bars = json.loads(bars_path.read_text()) if bars_path.exists() else None
     pick_path = models / name / "sampling_pick.json"
@@ -171,6 +214,15 @@ def teacher_recipe_card(name: str, models: Path) -> str:
         f"({minutes * threads / 60:.1f} CPU-hours), {tokens / 1e6:.1f} M unpadded tokens seen; no GPU.",
         "",
     ]
+    if turns:
+        card += stage_two_lines(turns, objective)
+        control = models / "bert-chat-mlm"
+        if objective == "mdlm" and not (control / "training_turns.json").exists():
+            partial = models.resolve().parent / "checkpoints" / "turns" / "bert-chat-mlm" / "step.txt"
+            done = f"{int(partial.read_text())} of its {turns['max_steps']} steps, resumable from `{partial.parent.relative_to(models.resolve().parent)}`" \
+                if partial.exists() else "none of it yet"
+            card += [f"**The control is behind.** `bert-chat-mlm` has had {done}; the shipped `bert-chat-mlm` is its stage-1 "
+                     f"model, so the comparison below sets bert-chat after both stages against the control after stage 1 only.", ""]
     sweep_path = models / name / "sweep.json"
     if sweep_path.exists():
         sweep = json.loads(sweep_path.read_text())

@@ -73,3 +73,14 @@ def test_new_bert_chat_recipe_stops_exports_and_resumes_in_a_fresh_sitting(tmp_p
     assert "restored" in out
     stage = json.loads((models / "bert-chat" / "training.json").read_text())
     assert stage["resumed"] is True and [row["step"] for row in stage["loss_by_mask_ratio"]] == [1, 2, 3]
+
+
+def test_conversation_stage_continues_from_a_committed_model(tmp_path):
+    """Stage 2 of bert-chat: from a model folder, rows with earlier turns, batches grouped by length."""
+    models = tmp_path / "models"
+    _run("scripts/train_bert_chat.py", "--stage", "sft", "--objective", "mdlm", "--data", "teacher", "--top_layers", "6",
+         "--answer_length", "16", "--batch_size", "4", "--max_steps", "2", "--limit", "16", "--eval_every", "2",
+         "--init", "models/minilm-mlm", "--earlier_turns", "1.0", "--refer_back", "0.5", "--group_by_length",
+         "--models_dir", str(models), "--runs_dir", str(tmp_path / "runs"), "--checkpoints_dir", str(tmp_path / "ck"))
+    record = json.loads((models / "bert-chat" / "training.json").read_text())
+    assert record["earlier_turns"] == 1.0 and record["group_by_length"] is True and record["step"] == 2
