@@ -3,9 +3,10 @@
     python scripts/make_sft_layouts.py      # a few seconds; writes data/teacher_chat/{alpaca,tulu}_layout.json(l)
 
 The seed trains ModernBERT on Alpaca (``instruction`` / ``input`` / ``output`` records), then on
-Tulu-3 + SmolTalk (``messages`` records, often several turns). The ``tiny`` profile's two SFT
-stages are the same two layouts, filled with the kit's own data (``load_teacher_chat()``, the
-training topics only), so notebook 03 reads them with the loader the ``full`` profile uses on the hub:
+Tulu-3 + SmolTalk (``messages`` records, often several turns). These are the same two layouts,
+filled with the kit's own data (``load_teacher_chat()``, the training topics only), for a two-stage
+SFT read with the loader the ``full`` profile uses on the hub (meant for notebook 03's rewrite,
+issue "The course, second pass"; no notebook reads them yet):
 
 - ``alpaca_layout.json``: single questions as a JSON list of Alpaca records; a rewrite prompt
   ("Rewrite this sentence in simpler words: ...") puts its sentence in ``input``, as Alpaca does;
