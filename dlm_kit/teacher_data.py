@@ -210,12 +210,10 @@ def add_earlier_turns(
         raise ValueError("add_earlier_turns needs a 'messages' dataset of at least 2 rows (load_teacher_chat gives one).")
     rng = random.Random(seed)
     messages = dataset["messages"]
+    topics, kinds = ([*dataset[name]] if name in dataset.column_names else [None] * len(dataset) for name in ("topic", "kind"))
     by_topic: dict[str, list[int]] = {}
-    for index, topic in enumerate(dataset["topic"] if "topic" in dataset.column_names else [None] * len(dataset)):
+    for index, topic in enumerate(topics):
         by_topic.setdefault(str(topic), []).append(index)
-    topics = dataset["topic"] if "topic" in dataset.column_names else [None] * len(dataset)
-
-    kinds = dataset["kind"] if "kind" in dataset.column_names else [None] * len(dataset)
 
     def earlier(index: int) -> tuple[list[dict], bool]:
         count = rng.randint(1, max_earlier)

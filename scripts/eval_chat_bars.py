@@ -112,11 +112,11 @@ def conversation_turns(model, tok, questions: list[str], judge, turns: int = 3) 
         for conversation, reply in zip(conversations, replies):
             conversation.append({"role": "assistant", "content": reply})
         n_clean = sum(map(clean, replies))
-        rel = relevance(asked, replies, judge)
+        mean, low, high = mean_interval(relevance(asked, replies, judge))
         per_turn.append({"turn": turn + 1, "n": len(replies), "clean": n_clean / len(replies),
                          "clean_interval": list(wilson_interval(n_clean, len(replies))),
                          "empty": sum(not r.strip() for r in replies) / len(replies),
-                         "relevance": mean_interval(rel)[0], "relevance_interval": list(mean_interval(rel)[1:])})
+                         "relevance": mean, "relevance_interval": [low, high]})
     return {"turns": per_turn, "conversations": conversations}
 
 

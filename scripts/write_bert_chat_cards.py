@@ -137,8 +137,9 @@ def can_and_cannot(name: str, bars: dict, models: Path) -> list[str]:
 
 def stage_two_lines(turns: dict, objective: str) -> list[str]:
     """The card's account of stage 2 (conversations), from ``training_turns.json``."""
-    minutes = sum(s["minutes_this_run"] for s in turns.get("sittings", [])) or turns["minutes_this_run"]
-    tokens = turns["tokens_per_second"] * 60 * turns["minutes_this_run"]
+    sittings = turns.get("sittings") or [turns]  # the same sums as stage 1's, over every sitting
+    minutes = sum(s["minutes_this_run"] for s in sittings)
+    tokens = sum(s["tokens_per_second"] * 60 * s["minutes_this_run"] for s in sittings)
     return [
         "### Stage 2: conversations",
         "",
