@@ -43,6 +43,7 @@ def check_settings(
     cfg_scale: float,
     threshold: float | None,
     repetition_penalty: float = 1.0,
+    min_new_tokens: int = 0,
 ) -> None:
     """Raise ValueError, naming the argument and the fix, for settings the sampler can't run.
 
@@ -79,6 +80,9 @@ def check_settings(
     if not 0 < repetition_penalty < math.inf:
         raise ValueError(f"repetition_penalty={repetition_penalty!r}: must be > 0 and finite "
                          "(1.0 = off; 1.1-1.5 discourages repeated words).")
+    if not _integer(min_new_tokens) or not 0 <= min_new_tokens <= max_new_tokens:
+        raise ValueError(f"min_new_tokens={min_new_tokens!r}: must be a whole number from 0 (off) to "
+                         f"max_new_tokens={max_new_tokens} (answer tokens written before it may end).")
     if threshold is not None:
         if not 0 < threshold <= 1:
             raise ValueError(
@@ -162,6 +166,12 @@ class SpecialIds:
     def ends(self) -> list[list[int]]:
         """Every sequence that ends a row: EOS (under ``stop_at_eos``) and the stop sequences."""
         return ([[self.eos]] if self.eos is not None else []) + self.stops
+
+    @property
+    def end_tokens(self) -> list[int]:
+        """Tokens that end an answer (EOS, its padding, each stop sequence's first token): what
+        ``min_new_tokens`` keeps out of an answer's first positions."""
+        return sorted({self.pad, self.fill, *([self.eos] if self.eos is not None else []), *(s[0] for s in self.stops)})
 
     @property
     def exempt(self) -> list[int]:

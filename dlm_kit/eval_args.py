@@ -12,7 +12,7 @@ does not convert, or a key no field has, is refused with a message naming the ke
     >>> DiffusionLMArgs.parse(pretrained="tiny-chat", mc_nun=16)
     Traceback (most recent call last):
     ...
-    ValueError: model_args: unknown key 'mc_nun'; known keys: batch_size, block_size, cfg_scale, device, dtype, head_on_masked_only, max_batch_size, max_length, max_new_tokens, mc_num, mode, pretrained, remasking, repetition_penalty, rolling_context, seed, steps, temperature, threshold, tokenizer.
+    ValueError: model_args: unknown key 'mc_nun'; known keys: batch_size, block_size, cfg_scale, device, dtype, head_on_masked_only, max_batch_size, max_length, max_new_tokens, mc_num, min_new_tokens, mode, pretrained, remasking, repetition_penalty, rolling_context, seed, steps, temperature, threshold, tokenizer.
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ __all__ = ["DTYPES", "SAMPLER_KEYS", "DiffusionLMArgs"]
 logger = logging.getLogger(__name__)
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
-SAMPLER_KEYS = ("block_size", "steps", "threshold", "temperature", "remasking", "cfg_scale", "repetition_penalty")
+SAMPLER_KEYS = ("block_size", "steps", "threshold", "temperature", "remasking", "cfg_scale", "repetition_penalty",
+                "min_new_tokens")
 """The sampler settings ``model_args`` may set; those not set come from the model's recommended ones."""
 
 _UNSET = (None, "", "None", "none")
@@ -82,6 +83,7 @@ class DiffusionLMArgs:
     remasking: str | None = None
     cfg_scale: float | None = None
     repetition_penalty: float | None = None
+    min_new_tokens: int | None = None
     seed: int = 0  #: seeds the likelihood masks and the sampler's draws
     rolling_context: int | None = None  #: context tokens per later window of loglikelihood_rolling (max_length // 2)
     head_on_masked_only: bool = True  #: the MLM head only on scored positions (false: the full forward, same numbers)
@@ -104,7 +106,7 @@ class DiffusionLMArgs:
             raise ValueError("model_args needs pretrained=PATH (a saved folder, a hub id, or a kit name such as tiny-chat).")
         for key in ("mc_num", "seed", "max_new_tokens"):
             setattr(args, key, _to_int(key, getattr(args, key)))
-        for key in ("max_batch_size", "max_length", "rolling_context", "block_size", "steps"):
+        for key in ("max_batch_size", "max_length", "rolling_context", "block_size", "steps", "min_new_tokens"):
             value = getattr(args, key)
             setattr(args, key, None if value in _UNSET or (key == "max_length" and value in (0, "0")) else _to_int(key, value))
         for key in ("threshold", "temperature", "cfg_scale", "repetition_penalty"):

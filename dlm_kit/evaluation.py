@@ -242,6 +242,8 @@ def generation_settings(sampling: dict, gen_kwargs: dict, *, default_tokens: int
         )
     settings = dict(sampling, max_new_tokens=canvas, block_size=min(block, canvas))
     settings["steps"] = sampling["steps"] or canvas
+    if "min_new_tokens" in sampling:  # a model's minimum answer length never exceeds a short task's canvas
+        settings["min_new_tokens"] = min(sampling["min_new_tokens"] or 0, canvas)
     if gen_kwargs.get("do_sample") and float(gen_kwargs.get("temperature", 0) or 0) > 0:
         settings["temperature"] = float(gen_kwargs["temperature"])
     return settings

@@ -14,7 +14,8 @@ One step of block diffusion, as notebook 04 writes it by hand:
 6. :func:`finish_at_stops`: a row whose answer is complete (EOS or an end tag with no mask
    before it) is finished, its remaining masks filled.
 
-:func:`written_tokens` and :func:`penalize_repeats` are the optional repetition penalty.
+:func:`written_tokens` and :func:`penalize_repeats` are the optional repetition penalty;
+:func:`forbid_early_ends` the optional minimum answer length.
 :func:`dlm_kit.sampling.generate` is the loop around these; :func:`dlm_kit.likelihood.is_greedy`
 replays the same ranking teacher-forced. Shapes: ``R`` rows, ``L`` canvas positions, ``M``
 candidate positions in all, ``V`` the vocabulary.
@@ -31,6 +32,7 @@ import torch.nn.functional as F
 __all__ = [
     "commit_top_k",
     "finish_at_stops",
+    "forbid_early_ends",
     "penalize_repeats",
     "predict_tokens",
     "ranking_score",
@@ -236,3 +238,24 @@ def penalize_repeats(logits: torch.Tensor, written: torch.Tensor, penalty: float
     """
     penalized = torch.where(logits > 0, logits / penalty, logits * penalty)
     return torch.where(written, penalized, logits)
+
+
+def forbid_early_ends(logits: torch.Tensor, answer_offset: torch.Tensor, min_new_tokens: int, end_ids: Sequence[int]) -> torch.Tensor:
+    """Hugging Face's ``min_new_tokens`` for a canvas: no end token among the answer's first positions.
+
+    ``logits`` [M, V] are the model's at M candidate positions, ``answer_offset`` [M] each
+    candidate's place in its row's answer (0 = the first new token). Where the offset is below
+    ``min_new_tokens`` the ``end_ids`` (EOS, padding, the end-of-answer tag) get -inf, so every
+    answer holds at least ``min_new_tokens`` tokens before it can end. An autoregressive model
+    simply writes on; a diffusion model must commit some other token at those positions.
+
+    >>> logits = torch.tensor([[0.0, 5.0, 1.0], [0.0, 5.0, 1.0]])  # token 1 ends the answer
+    >>> forbid_early_ends(logits, torch.tensor([0, 3]), 2, [1]).argmax(-1)
+    tensor([2, 1])
+    """
+    if min_new_tokens <= 0 or not end_ids:
+        return logits
+    early = (answer_offset < min_new_tokens)[:, None]  # [M, 1]
+    is_end = torch.zeros(logits.shape[-1], dtype=torch.bool, device=logits.device)
+    is_end[list(end_ids)] = True
+    return logits.masked_fill(early & is_end, -math.inf)

@@ -55,7 +55,7 @@ import torch
 from .canvas import Canvas, SpecialIds, WorkingRows, check_prompts, check_settings, prompt_batch
 from .denoiser import Denoiser, canvas_position_ids, check_denoiser_settings, check_mode  # check_mode: re-exported
 from .positions import context_length, position_offset  # re-exported
-from .sampler_steps import penalize_repeats, unmask_step, written_tokens  # penalize_repeats, written_tokens: re-exported
+from .sampler_steps import forbid_early_ends, penalize_repeats, unmask_step, written_tokens  # penalize_repeats, written_tokens: re-exported
 
 __all__ = ["Cache", "GenerationOutput", "GenerationStep", "Mode", "Remasking", "check_mode", "context_length", "generate",
            "penalize_repeats", "position_offset", "written_tokens"]
@@ -131,6 +131,7 @@ def generate(
     cache: Cache = "none",
     compile: bool | str = False,
     repetition_penalty: float = 1.0,
+    min_new_tokens: int = 0,
 ) -> GenerationOutput:
     """Generate `max_new_tokens` tokens after each prompt with a masked LM.
 
@@ -197,6 +198,10 @@ def generate(
             answer counts, not the prompt (an answer may reuse the question's words); EOS, the
             pad id and the stop sequences' tokens are exempt (padding an answer repeats EOS).
             1.0 (default) changes nothing.
+        min_new_tokens: the answer's first `min_new_tokens` positions never take an end token
+            (EOS, the pad id, a stop sequence's first token; :func:`forbid_early_ends`), so no
+            answer ends, or comes out empty, before that many tokens (Hugging Face's
+            `min_new_tokens`). 0 (default) changes nothing.
 
     Returns:
         GenerationOutput with `.sequences` [B, P_max + max_new_tokens] (layout in its docstring),
@@ -220,7 +225,8 @@ def generate(
         >>> out.sequences.shape, out.new_tokens.shape, out.nfe
         (torch.Size([2, 11]), torch.Size([2, 8]), 8)
     """
-    check_settings(max_new_tokens, steps, block_size, temperature, remasking, cfg_scale, threshold, repetition_penalty)
+    check_settings(max_new_tokens, steps, block_size, temperature, remasking, cfg_scale, threshold, repetition_penalty,
+                   min_new_tokens)
     check_denoiser_settings(mode, cache, compile)
     ids = SpecialIds.resolve(model.config, mask_token_id=mask_token_id, eos_token_id=eos_token_id,
                              stop_at_eos=stop_at_eos, stop_sequences=stop_sequences)
@@ -261,6 +267,9 @@ def generate(
             if repetition_penalty != 1.0:
                 written = written_tokens(rows.x, rows.in_new, logits.shape[-1], ids.exempt)
                 logits = penalize_repeats(logits, written[candidates.nonzero()[:, 0]], repetition_penalty)
+            if min_new_tokens:
+                offset = (columns - rows.lengths[:, None])[candidates]  # [M] place in the answer
+                logits = forbid_early_ends(logits, offset, min_new_tokens, ids.end_tokens)
             revealed, prob = unmask_step(
                 rows.x, candidates, logits, mask_id=ids.mask, step=i, steps_per_block=steps_per_block,
                 block_size=block_size, temperature=temperature, remasking=remasking, threshold=threshold,

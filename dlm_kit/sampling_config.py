@@ -57,6 +57,9 @@ class SamplingConfig:
     """torch.compile the encoder (fast mode): True, or a mode such as 'reduce-overhead' (CUDA graphs)."""
     repetition_penalty: float = 1.0
     """> 1 makes words the answer already holds less likely elsewhere (Hugging Face's convention); 1.0 = off."""
+    min_new_tokens: int = 0
+    """The answer's first this-many tokens cannot end it (no EOS or end tag there; Hugging Face's
+    ``min_new_tokens``); 0 = off."""
 
     def __post_init__(self) -> None:
         # checked where the settings are made, by the sampler's own rules, so a bad value never
@@ -68,7 +71,8 @@ class SamplingConfig:
                     raise ValueError(f"{name}={value!r}: use a whole number of at least 1, or None for max_new_tokens.")
             kwargs = self.generate_kwargs()
             check_settings(*(kwargs[k] for k in ("max_new_tokens", "steps", "block_size", "temperature", "remasking",
-                                                 "cfg_scale", "threshold", "repetition_penalty")))
+                                                 "cfg_scale", "threshold", "repetition_penalty",
+                                                 "min_new_tokens")))
             check_denoiser_settings(self.mode, self.cache, self.compile)
         except ValueError as err:
             raise ValueError(f"SamplingConfig: {err}") from None

@@ -233,6 +233,8 @@ class DenoisingStudio:
         self.temperature = widgets.FloatSlider(value=start.temperature, min=0.0, max=2.0, step=0.1, description="temperature")
         self.repetition_penalty = widgets.FloatSlider(value=start.repetition_penalty, min=1.0, max=2.0, step=0.05,
                                                       description="rep. penalty")
+        self.min_new_tokens = widgets.IntSlider(value=min(start.min_new_tokens, max_new_tokens), min=0, max=64,
+                                                description="min tokens")
         self.button = widgets.Button(description="Generate", button_style="primary")
         self.status = widgets.HTML(value=html.escape(f"settings: {source}"))
         self.view = widgets.HTML()
@@ -243,7 +245,7 @@ class DenoisingStudio:
             self.prompt,
             widgets.HBox([self.max_new_tokens, self.steps, self.block_size]),
             widgets.HBox([self.remasking, self.temperature, self.repetition_penalty]),
-            widgets.HBox([self.use_threshold, self.threshold]),
+            widgets.HBox([self.use_threshold, self.threshold, self.min_new_tokens]),
             widgets.HBox([self.button, self.status]),
         ])
         self.widget = widgets.VBox([controls, self.output])
@@ -270,7 +272,9 @@ class DenoisingStudio:
                 remasking=self.remasking.value,
                 threshold=self.threshold.value if self.use_threshold.value else None,
                 repetition_penalty=self.repetition_penalty.value,
+                min_new_tokens=min(self.min_new_tokens.value, self.max_new_tokens.value),
                 mask_token_id=tok.mask_token_id,
+                eos_token_id=tok.eos_token_id,  # what min_new_tokens keeps out of the first positions
                 mode="fast",  # the head only on the candidates: same tokens up to float rounding
                 return_history=True,
                 on_step=live,

@@ -93,10 +93,11 @@ def model_answers(model, tok, questions: list[str], sampling: SamplingConfig | N
     return replies, f"{source}: {used}", time.perf_counter() - start
 
 
-def conversation_turns(model, tok, questions: list[str], judge, turns: int = 3) -> dict:
+def conversation_turns(model, tok, questions: list[str], judge, turns: int = 3,
+                       sampling: SamplingConfig | None = None) -> dict:
     """Multi-turn conversations as a ChatSession holds them: consecutive held-out questions in groups of
     ``turns`` (different topics: the test half lists one question per topic first), each turn answered
-    through ``answer(model, tok, conversations)`` with the model's own settings, after the earlier
+    through ``answer(model, tok, conversations)`` with the model's own settings (or ``sampling``), after the earlier
     questions and the model's own earlier replies. Per turn: clean and empty rates (Wilson intervals)
     and relevance to the turn's question.
     """
@@ -108,27 +109,35 @@ def conversation_turns(model, tok, questions: list[str], judge, turns: int = 3) 
         for conversation, question in zip(conversations, asked):
             conversation.append({"role": "user", "content": question})
         with torch.no_grad():
-            replies = answer(model, tok, [list(c) for c in conversations])
+            asked_so_far = [list(c) for c in conversations]
+            replies = (answer(model, tok, asked_so_far) if sampling is None
+                       else answer(model, tok, asked_so_far, sampling=sampling))
         for conversation, reply in zip(conversations, replies):
             conversation.append({"role": "assistant", "content": reply})
         n_clean = sum(map(clean, replies))
-        mean, low, high = mean_interval(relevance(asked, replies, judge))
+        per_reply = relevance(asked, replies, judge)
+        mean, low, high = mean_interval(per_reply)
         per_turn.append({"turn": turn + 1, "n": len(replies), "clean": n_clean / len(replies),
                          "clean_interval": list(wilson_interval(n_clean, len(replies))),
                          "empty": sum(not r.strip() for r in replies) / len(replies),
-                         "relevance": mean, "relevance_interval": [low, high]})
+                         "relevance": mean, "relevance_interval": [low, high], "replies": replies,
+                         "relevance_per_reply": per_reply})
     return {"turns": per_turn, "conversations": conversations}
 
 
 def pick_sampling(folder: str, dev_rows: list[dict], judge) -> SamplingConfig:
     """Choose the model's recommended settings on the dev half; write them as its sampling_config.json.
 
-    Two rounds, 64 new tokens each: block size and tokens per step at no repetition penalty,
-    then the penalty (1.0, 1.1, 1.25, 1.5) at the best of those. A setting is eligible when its
+    Three rounds, 64 new tokens each: block size and tokens per step, each with and without a
+    minimum answer length of 8 tokens (``min_new_tokens``), at no repetition penalty; then the
+    penalty (1.0, 1.1, 1.25, 1.5) at the best of those; then the minimum length (0, 4, 8, 12) at
+    the best of all, scored on the dev questions asked alone
+    *and* in three-turn conversations (:func:`conversation_turns`; every reply counts once), since a
+    later turn is where a model ends an answer before writing one. A setting is eligible when its
     answers are >= 95 % clean, repeat word 3-grams no more often than the teacher's own dev
     answers and have distinct-2 >= 0.6 (the bars' definitions); the most relevant eligible one
     wins (the faster on a tie at 2 decimals). If none is eligible, the most relevant clean one,
-    else the most relevant.
+    else the most relevant. Each round compares only its own settings.
     """
     dev = [r["messages"][0]["content"] for r in dev_rows]
     model, tok = load_backbone(folder)  # once: every candidate setting answers with the same weights
@@ -137,31 +146,48 @@ def pick_sampling(folder: str, dev_rows: list[dict], judge) -> SamplingConfig:
     print(f"teacher on the dev half: repeated 3-grams {teacher_rep3:.1%} (n={len(dev)})", flush=True)
     scores: dict[str, dict] = {}
 
-    def score(label: str, config: SamplingConfig) -> None:
+    def score(label: str, config: SamplingConfig, *, in_conversations: bool = False) -> None:
         replies, _, seconds = model_answers(model, tok, dev, config)
         rel = relevance(dev, replies, judge)
-        row = {"config": config, "clean": sum(map(clean, replies)) / len(replies), "relevance": sum(rel) / len(rel),
-               "repeated_3gram": sum(repeated_ngram(r, 3) for r in replies) / len(replies),
-               "distinct_2": distinct_n(replies, 2), "seconds": seconds}
+        row = {"config": config}
+        if in_conversations:  # the same questions again, three to a conversation
+            start = time.perf_counter()
+            talks = conversation_turns(model, tok, dev, judge, sampling=config)["turns"]
+            seconds += time.perf_counter() - start
+            replies = replies + [r for turn in talks for r in turn["replies"]]
+            rel = rel + [r for turn in talks for r in turn["relevance_per_reply"]]
+            row["conversation_clean"] = [turn["clean"] for turn in talks]
+        row |= {"clean": sum(map(clean, replies)) / len(replies), "relevance": sum(rel) / len(rel),
+                "repeated_3gram": sum(repeated_ngram(r, 3) for r in replies) / len(replies),
+                "distinct_2": distinct_n(replies, 2), "seconds": seconds, "n": len(replies)}
         scores[label] = row
-        print(f"{label}: clean {row['clean']:.2f}, relevance {row['relevance']:.3f}, repeated 3-grams "
-              f"{row['repeated_3gram']:.1%}, distinct-2 {row['distinct_2']:.2f}, {seconds:.0f} s", flush=True)
+        turns = f", clean by turn {row['conversation_clean']}" if in_conversations else ""
+        print(f"{label}: clean {row['clean']:.2f}{turns}, relevance {row['relevance']:.3f}, repeated 3-grams "
+              f"{row['repeated_3gram']:.1%}, distinct-2 {row['distinct_2']:.2f}, {seconds:.0f} s (n={row['n']})",
+              flush=True)
 
-    def best() -> str:
-        clean_ones = {k: v for k, v in scores.items() if v["clean"] >= BARS["clean"]}
+    def best(prefix: str = "") -> str:
+        pool_all = {k: v for k, v in scores.items() if k.startswith(prefix)}
+        clean_ones = {k: v for k, v in pool_all.items() if v["clean"] >= BARS["clean"]}
         eligible = {k: v for k, v in clean_ones.items()
                     if v["repeated_3gram"] <= teacher_rep3 and v["distinct_2"] >= BARS["distinct_2"]}
-        pool = eligible or clean_ones or scores
+        pool = eligible or clean_ones or pool_all
         return max(pool, key=lambda k: (round(pool[k]["relevance"], 2), -pool[k]["seconds"]))
 
     for b in (8, 16, 32, 64):
         for k in (1, 2):
-            score(f"blocks of {b}, {k} token(s)/step", SamplingConfig(max_new_tokens=64, block_size=b, steps=64 // k))
+            for minimum in (0, 8):  # a large block's clean rate rests on not ending at once: judge them together
+                score(f"blocks of {b}, {k} token(s)/step" + (f", minimum {minimum} tokens" if minimum else ""),
+                      SamplingConfig(max_new_tokens=64, block_size=b, steps=64 // k, min_new_tokens=minimum))
     layout = scores[best()]["config"]
     for penalty in (1.1, 1.25, 1.5):
-        score(f"blocks of {layout.block_size}, {64 // layout.steps} token(s)/step, repetition penalty {penalty}",
-              dataclasses.replace(layout, repetition_penalty=penalty))
-    chosen = best()
+        score(f"blocks of {layout.block_size}, {64 // layout.steps} token(s)/step, minimum {layout.min_new_tokens} "
+              f"tokens, repetition penalty {penalty}", dataclasses.replace(layout, repetition_penalty=penalty))
+    settled = scores[best()]["config"]
+    for minimum in (0, 4, 8, 12):
+        score(f"with conversations: minimum {minimum} tokens", dataclasses.replace(settled, min_new_tokens=minimum),
+              in_conversations=True)
+    chosen = best("with conversations")
     path = scores[chosen]["config"].save_pretrained(folder)
     record = {label: {k: v for k, v in row.items() if k != "config"} | {"config": dataclasses.asdict(row["config"])}
               for label, row in scores.items()}

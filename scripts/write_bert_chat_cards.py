@@ -247,10 +247,25 @@ def teacher_recipe_card(name: str, models: Path) -> str:
                          "more data or a larger model would.")]
         card += [""]
     if pick:
-        card += ["## Sampler settings", "", f"`sampling_config.json`: {pick['picked']}, chosen by `scripts/eval_chat_bars.py "
+        chosen = pick["scores"][pick["picked"]]["config"]
+        blocks = "one block" if chosen["block_size"] == chosen["max_new_tokens"] else f"blocks of {chosen['block_size']}"
+        described = (f"{chosen['max_new_tokens']} new tokens in {blocks}, {chosen['max_new_tokens'] // chosen['steps']} "
+                     f"token(s) per step, repetition penalty {chosen['repetition_penalty']}, "
+                     f"minimum answer length {chosen.get('min_new_tokens', 0)} tokens")
+        card += ["## Sampler settings", "", f"`sampling_config.json`: {described}, chosen by `scripts/eval_chat_bars.py "
                  f"--pick_sampling` on {pick['n_dev']} dev questions (held-out topics, not the test half): the most relevant setting "
                  "whose answers are ≥ 95 % clean, repeat no more than the teacher's own dev answers "
                  f"({100 * pick['teacher_repeated_3gram']:.0f} % with a repeated 3-gram) and have distinct-2 ≥ 0.6.", ""]
+        rounds = {k: v for k, v in pick["scores"].items() if "conversation_clean" in v}
+        if rounds:  # the minimum answer length, judged on single questions and three-turn conversations
+            card += ["The last round chose the minimum answer length (`min_new_tokens`: the answer's first tokens may not be "
+                     "an end token) on the dev questions asked alone and again in three-turn conversations:", "",
+                     "| setting | clean (all replies) | clean at turns 1 / 2 / 3 | relevance | repeated 3-grams | distinct-2 |",
+                     "|---|---|---|---|---|---|"]
+            card += [f"| {k.split(': ')[-1]} | {100 * v['clean']:.0f} % (n={v['n']}) | "
+                     + " / ".join(f"{100 * c:.0f} %" for c in v["conversation_clean"])
+                     + f" | {v['relevance']:.2f} | {100 * v['repeated_3gram']:.0f} % | {v['distinct_2']:.2f} |" for k, v in rounds.items()]
+            card += [""]
     if bars:
         card += ["## Held-out results", "", f"`python scripts/eval_chat_bars.py`: {bars['results'][0]['n']} questions on held-out "
                  f"topics and {bars['results'][0]['facts_n']} simple facts no training prompt asks, every model through "

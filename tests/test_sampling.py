@@ -21,6 +21,7 @@ from transformers import (
 import dlm_kit.sampling as sampling
 from dlm_kit.denoiser import canvas_position_ids
 from dlm_kit.sampling import GenerationOutput, context_length, generate
+from dlm_kit.sampling_config import SamplingConfig
 from reference_sampler import reference_generate
 
 VOCAB, MASK, EOS, PAD = 128, 4, 2, 0
@@ -475,6 +476,24 @@ def test_repetition_penalty_makes_a_written_token_less_likely_and_spares_eos():
                          eos_token_id=5).new_tokens[0].tolist()
     with pytest.raises(ValueError, match="repetition_penalty=0"):
         generate(model, [[1]], max_new_tokens=4, steps=4, block_size=4, repetition_penalty=0)
+
+
+def test_min_new_tokens_keeps_end_tokens_out_of_the_first_positions_only():
+    # every position prefers the EOS 5, then 3: without a minimum the answer is all EOS (empty)
+    logits = torch.tensor([-9.0, -9.0, -9.0, 3.0, -1.0, 4.0, -9.0])
+    model = FixedLogitsLM(logits).eval()
+    kwargs = dict(max_new_tokens=4, steps=4, block_size=4, eos_token_id=5)
+    assert generate(model, [[1], [1, 1]], **kwargs).new_tokens.tolist() == [[5] * 4] * 2
+    out = generate(model, [[1], [1, 1]], min_new_tokens=2, **kwargs)  # rows of different prompt lengths
+    assert out.new_tokens.tolist() == [[3, 3, 5, 5]] * 2  # counted from each row's own answer start
+    # the stop tag's first token and the pad id are end tokens too
+    out = generate(model, [[1]], min_new_tokens=3, stop_sequences=[[5, 4]], max_new_tokens=4, steps=4, block_size=4)
+    assert out.new_tokens[0, :3].tolist() == [3, 3, 3]
+    assert generate(model, [[1]], min_new_tokens=4, **kwargs).new_tokens[0].tolist() == [3] * 4
+    with pytest.raises(ValueError, match="min_new_tokens=5"):
+        generate(model, [[1]], min_new_tokens=5, **kwargs)
+    with pytest.raises(ValueError, match="SamplingConfig: min_new_tokens=-1"):
+        SamplingConfig(max_new_tokens=4, min_new_tokens=-1)
 
 
 # --- history ----------------------------------------------------------------------------------
