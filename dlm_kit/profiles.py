@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
-from .paths import cache_dir
+from .paths import TEACHER_CHAT_DIR, cache_dir
 
 __all__ = ["Profile", "get_profile", "PROFILE_NAMES", "SMOKE_STANDINS", "LOCAL_TASKS", "smoke_dir"]
 
@@ -44,7 +44,7 @@ class Profile:
     backbones: tuple[str, ...]
     """Backbones compared in notebook 02 (names understood by `dlm_kit.backbones.load_backbone`)."""
     chat_backbone: str
-    """The backbone that is instruction-tuned in notebook 03."""
+    """The backbone that is instruction-tuned in notebook 03 (`tiny`: the pretrained MiniLM with its MLM head)."""
     pair_backbone: str
     """The architecture notebook 01 trains twice from random init (MLM vs MDLM); its tokenizer
     is used for the text."""
@@ -52,7 +52,8 @@ class Profile:
     """Text for continual MDLM pretraining (`dlm_kit.data.load_text_corpus`)."""
     sft_stages: tuple[tuple[str, ...], ...]
     """Instruction SFT stages, trained one after another; each stage mixes its sources
-    (`dlm_kit.data.load_sft_stage`). 'synthetic' = the project's tasks."""
+    (`dlm_kit.data.load_sft_stage`). `full`: Alpaca, then Tulu-3 + SmolTalk (the seed); `tiny`:
+    the kit's English teacher rows in those two layouts (``scripts/make_sft_layouts.py``)."""
     seq_length: int
     """Tokens per pretraining sequence."""
     max_sft_length: int
@@ -63,6 +64,8 @@ class Profile:
     learning_rate: float
     eval_examples: int
     """Held-out examples used for loss curves and exact-match."""
+    sft_learning_rate: float | None = None
+    """Notebook 03's SFT learning rate (None: :attr:`learning_rate`; `tiny` fine-tunes a pretrained MiniLM, gently)."""
     mask_ratios: tuple[float, ...] = field(default=(0.1, 0.3, 0.5, 0.7, 0.9, 1.0))
     """Mask ratios at which notebook 01 measures loss."""
     released_chat_model: str = "tiny-chat"
@@ -79,17 +82,18 @@ _PROFILES = {
         name="tiny",
         device="cpu",
         backbones=("minilm", "minilm-random", "tiny-modernbert", "tiny-roberta"),
-        chat_backbone="tiny-bert",
+        chat_backbone="minilm-mlm",
         pair_backbone="tiny-modernbert",
         pretrain_corpus="gensim-wikipedia",
-        sft_stages=(("synthetic",),),
+        sft_stages=((str(TEACHER_CHAT_DIR / "alpaca_layout.json"),), (str(TEACHER_CHAT_DIR / "tulu_layout.jsonl"),)),
         seq_length=128,
-        max_sft_length=64,
+        max_sft_length=160,
         batch_size=32,
         pretrain_steps=150,
-        sft_steps=400,
+        sft_steps=40,
         learning_rate=2e-3,
         eval_examples=200,
+        sft_learning_rate=5e-4,
     ),
     "full": Profile(
         name="full",

@@ -17,11 +17,15 @@ def test_environment_variable_selects_the_profile(monkeypatch):
 
 
 def test_tiny_profile_names_only_offline_assets():
-    from dlm_kit.backbones import TINY_BACKBONES
+    from dlm_kit.backbones import KIT_MODELS, TINY_BACKBONES
+    from dlm_kit.data import load_sft_stage
 
     tiny = get_profile("tiny")
-    assert set(tiny.backbones) | {tiny.chat_backbone} <= set(TINY_BACKBONES)
-    assert tiny.sft_stages == (("synthetic",),) and tiny.pretrain_corpus == "gensim-wikipedia"
+    assert set(tiny.backbones) | {tiny.chat_backbone} <= set(TINY_BACKBONES) | set(KIT_MODELS)
+    assert tiny.pretrain_corpus == "gensim-wikipedia"
+    # the seed's two SFT stages in their layouts (Alpaca, then Tulu messages), offline
+    alpaca, tulu = (load_sft_stage(stage) for stage in tiny.sft_stages)
+    assert max(len(r["messages"]) for r in alpaca) == 2 and max(len(r["messages"]) for r in tulu) >= 4
 
 
 def test_unknown_profile_lists_the_choices(monkeypatch):
