@@ -30,9 +30,11 @@ from conftest import REPO  # noqa: E402
 
 @pytest.fixture(scope="module")
 def chat_model():
-    torch.set_num_threads(1)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # these tests compare numbers; restored after, so later tests keep every core
     model, tok = load_backbone("tiny-chat")
-    return model.eval(), tok
+    yield model.eval(), tok
+    torch.set_num_threads(threads)
 
 
 def _request(*args):
