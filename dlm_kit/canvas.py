@@ -171,7 +171,7 @@ class SpecialIds:
     def end_tokens(self) -> list[int]:
         """Tokens that end an answer (EOS, its padding, each stop sequence's first token): what
         ``min_new_tokens`` keeps out of an answer's first positions."""
-        return sorted({self.pad, self.fill, *([self.eos] if self.eos is not None else []), *(s[0] for s in self.stops)})
+        return sorted({self.pad, self.fill, *(s[0] for s in self.stops)})  # fill is the EOS when there is one
 
     @property
     def exempt(self) -> list[int]:

@@ -89,7 +89,7 @@ def model_answers(model, tok, questions: list[str], sampling: SamplingConfig | N
     used, source = (sampling, "given") if sampling else SamplingConfig.for_model(model)
     start = time.perf_counter()
     with torch.no_grad():
-        replies = answer(model, tok, questions) if sampling is None else answer(model, tok, questions, sampling=sampling)
+        replies = answer(model, tok, questions, sampling=sampling)  # None: the model's own settings
     return replies, f"{source}: {used}", time.perf_counter() - start
 
 
@@ -109,9 +109,7 @@ def conversation_turns(model, tok, questions: list[str], judge, turns: int = 3,
         for conversation, question in zip(conversations, asked):
             conversation.append({"role": "user", "content": question})
         with torch.no_grad():
-            asked_so_far = [list(c) for c in conversations]
-            replies = (answer(model, tok, asked_so_far) if sampling is None
-                       else answer(model, tok, asked_so_far, sampling=sampling))
+            replies = answer(model, tok, [list(c) for c in conversations], sampling=sampling)  # None: its own
         for conversation, reply in zip(conversations, replies):
             conversation.append({"role": "assistant", "content": reply})
         n_clean = sum(map(clean, replies))

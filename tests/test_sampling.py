@@ -486,7 +486,7 @@ def test_min_new_tokens_keeps_end_tokens_out_of_the_first_positions_only():
     assert generate(model, [[1], [1, 1]], **kwargs).new_tokens.tolist() == [[5] * 4] * 2
     out = generate(model, [[1], [1, 1]], min_new_tokens=2, **kwargs)  # rows of different prompt lengths
     assert out.new_tokens.tolist() == [[3, 3, 5, 5]] * 2  # counted from each row's own answer start
-    # the stop tag's first token and the pad id are end tokens too
+    # a stop sequence's first token is an end token too (here the only one: no eos_token_id given)
     out = generate(model, [[1]], min_new_tokens=3, stop_sequences=[[5, 4]], max_new_tokens=4, steps=4, block_size=4)
     assert out.new_tokens[0, :3].tolist() == [3, 3, 3]
     assert generate(model, [[1]], min_new_tokens=4, **kwargs).new_tokens[0].tolist() == [3] * 4
