@@ -266,7 +266,8 @@ def speed_quality_sweep(
     """Exact match, forward passes and speed of each named sampler setting (notebook 05).
 
     Rows like :func:`evaluate_tasks`'s. ``forward_passes`` counts model calls over all batches;
-    ``answer_tokens_per_s`` divides the tokens of the trimmed answers by the wall time.
+    ``answer_tokens_per_s`` divides the tokens of the trimmed answers by the wall time; ``hits``
+    holds each question's 1.0/0.0, so two settings compare paired (:func:`dlm_kit.stats.compare`).
 
     >>> from dlm_kit.backbones import load_backbone
     >>> from dlm_kit.data import make_synthetic_tasks
@@ -295,4 +296,4 @@ def speed_quality_row(name: str, replies: Sequence[str], dataset: Sequence[Mappi
     tokens = sum(len(tokenizer(r, add_special_tokens=False)["input_ids"]) for r in replies)
     hits = [exact_match(r, row["answer"]) for r, row in zip(replies, dataset)]
     return {"setting": name, "kind": kind, "forward_passes": forward_passes, "exact_match": sum(hits) / len(hits),
-            "seconds": seconds, "answer_tokens_per_s": tokens / seconds}
+            "hits": [float(h) for h in hits], "seconds": seconds, "answer_tokens_per_s": tokens / seconds}

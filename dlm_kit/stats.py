@@ -90,6 +90,8 @@ class Comparison:
     high: float
     n: int
     unit: str = ""
+    paired: bool = True
+    """False when ``a`` and ``b`` were scored on different items (a difference of two means)."""
 
     @property
     def higher(self) -> str | None:
@@ -103,22 +105,35 @@ class Comparison:
 
     def __str__(self) -> str:
         unit = f" {self.unit}" if self.unit else ""
-        return (f"{self.a} - {self.b}: {self.difference:+.3f}{unit} [{self.low:+.3f}, {self.high:+.3f}], "
-                f"n={self.n}: {self.verdict}")
+        n = f"n={self.n}" if self.paired else f"n={self.n} each, unpaired"
+        return f"{self.a} - {self.b}: {self.difference:+.3f}{unit} [{self.low:+.3f}, {self.high:+.3f}], {n}: {self.verdict}"
 
 
 def compare(a: Sequence[float], b: Sequence[float], *, names: tuple[str, str] = ("a", "b"), unit: str = "",
-            z: float = Z95) -> Comparison:
-    """Compare two systems on the same items (a paired difference of per-item scores, or of 0/1 hits).
+            paired: bool = True, z: float = Z95) -> Comparison:
+    """Compare two systems: ``mean(a) - mean(b)`` with its 95 % interval and a verdict.
+
+    ``paired=True`` (the default, and the right test whenever both were scored on the same items)
+    takes the per-item differences; ``paired=False`` compares two independent samples (say, two
+    backbones whose tokenizers cut the text into different blocks), with the interval of a
+    difference of two means, which is wider.
 
     >>> c = compare([1, 1, 1, 0, 1, 1], [0, 0, 1, 0, 0, 0], names=("mdlm", "mlm"), unit="exact")
     >>> print(c)
     mdlm - mlm: +0.667 exact [+0.253, +1.080], n=6: mdlm higher
     >>> compare([1.0, 2.0, 3.0], [1.5, 1.5, 3.5], names=("x", "y")).verdict
     'not distinguishable (the interval contains 0)'
+    >>> print(compare([2.0, 2.2, 2.4, 2.1], [1.0, 1.3, 0.9, 1.1], names=("x", "y"), paired=False))
+    x - y: +1.100 [+0.863, +1.337], n=4 each, unpaired: x higher
     """
-    difference, low, high = paired_difference(a, b, z=z)
-    return Comparison(names[0], names[1], difference, low, high, len(a), unit)
+    if paired:
+        difference, low, high = paired_difference(a, b, z=z)
+        return Comparison(names[0], names[1], difference, low, high, len(a), unit)
+    (mean_a, low_a, high_a), (mean_b, low_b, high_b) = mean_interval(a, z=z), mean_interval(b, z=z)
+    half = math.hypot((high_a - low_a) / 2, (high_b - low_b) / 2)  # the two standard errors add in quadrature
+    difference = mean_a - mean_b
+    return Comparison(names[0], names[1], difference, difference - half, difference + half,
+                      min(len(a), len(b)), unit, paired=False)
 
 
 def format_table(rows: Sequence[Mapping[str, object]], *, formats: Mapping[str, str] | None = None) -> str:

@@ -126,3 +126,16 @@ def test_committed_tiny_chat_model_answers_held_out_questions():
     scores = evaluate_tasks(model, tok, test, sampling=SamplingConfig(max_new_tokens=16))
     assert scores["reverse"] >= 0.8 and scores["maximum"] >= 0.8
     assert card["reverse"] >= 0.8 and max(card.values()) >= 0.8
+
+
+def test_speed_quality_rows_keep_each_questions_hit_for_paired_comparisons():
+    from dlm_kit.chat import speed_quality_sweep
+    from dlm_kit.stats import compare
+
+    model, tok = load_backbone("tiny-chat")
+    rows = make_synthetic_tasks(["copy", "maximum"], n_train=4000, n_test=6, seed=0)["test"]
+    configs = {"1/step": SamplingConfig(max_new_tokens=16), "8/step": SamplingConfig(max_new_tokens=16, steps=2)}
+    one, eight = speed_quality_sweep(model.eval(), tok, rows, configs)
+    assert len(one["hits"]) == len(rows) and set(one["hits"]) <= {0.0, 1.0}
+    assert sum(one["hits"]) / len(rows) == one["exact_match"]
+    assert compare(eight["hits"], one["hits"]).n == len(rows)  # the same questions: a paired comparison

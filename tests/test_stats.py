@@ -35,3 +35,20 @@ def test_mean_interval_and_format():
     mean, low, high = mean_interval([2.0, 4.0, 6.0, 8.0])
     assert low < mean == 5.0 < high
     assert format_rate(1, 4).startswith("25.0 % [")
+
+
+def test_compare_pairs_by_default_and_can_compare_independent_samples():
+    from dlm_kit.stats import compare
+
+    # two systems that move together item by item: pairing removes the shared item difficulty
+    a = [1.0, 5.0, 3.0, 8.0, 2.0, 6.0]
+    b = [x - 0.5 + 0.1 * (i % 2) for i, x in enumerate(a)]
+    paired, unpaired = compare(a, b), compare(a, b, paired=False)
+    assert paired.difference == pytest.approx(unpaired.difference)
+    assert paired.higher == "a" and unpaired.higher is None  # only the paired test sees it
+    assert unpaired.high - unpaired.low > paired.high - paired.low
+    assert "unpaired" in str(unpaired) and "unpaired" not in str(paired)
+    # independent samples may differ in size; paired ones may not
+    assert compare([1.0, 2.0, 3.0], [0.0, 1.0], paired=False).difference == pytest.approx(1.5)
+    with pytest.raises(ValueError, match="one of each"):
+        compare([1.0, 2.0, 3.0], [0.0, 1.0])
