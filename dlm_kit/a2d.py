@@ -46,22 +46,34 @@ MASK_TOKEN = "<|mask|>"
 
 def diffusion_attention_mask(
     length: int, *, block_size: int | None = None, padding_mask: torch.Tensor | None = None,
-    device: torch.device | str | None = None,
+    prompt_lengths: torch.Tensor | None = None, device: torch.device | str | None = None,
 ) -> torch.Tensor:
-    """Bool [B, 1, L, L] (B = 1 without ``padding_mask``): may query position i attend to key position j?
+    """Bool [B, 1, L, L] (B = 1 without ``padding_mask`` or ``prompt_lengths``): may query position i attend to key j?
 
-    ``block_size=None``: bidirectional; ``b``: block-causal, ``j // b <= i // b``. ``padding_mask``
+    ``block_size=None``: bidirectional. ``b``: block-causal, ``j`` visible when its block is not
+    after ``i``'s. Blocks count from position 0, or with ``prompt_lengths`` [B] from each row's
+    answer start, the prompt causal (each prompt token its own block), so the model's blocks are
+    the sampler's (it fills blocks of the answer, counted from its first token). ``padding_mask``
     [B, L] (1 = real token) hides padded keys; a padded query keeps itself, so no row is all-masked.
+
+    >>> diffusion_attention_mask(5, block_size=2, prompt_lengths=torch.tensor([1])).int()[0, 0]
+    tensor([[1, 0, 0, 0, 0],
+            [1, 1, 1, 0, 0],
+            [1, 1, 1, 0, 0],
+            [1, 1, 1, 1, 1],
+            [1, 1, 1, 1, 1]], dtype=torch.int32)
     """
     if block_size is not None and block_size < 1:
         raise ValueError(f"block_size={block_size}: use a positive block size, or None for bidirectional attention.")
     positions = torch.arange(length, device=device)
     if block_size is None:
-        allowed = torch.ones(length, length, dtype=torch.bool, device=device)
+        allowed = torch.ones(1, length, length, dtype=torch.bool, device=device)
     else:
-        blocks = positions // block_size
-        allowed = blocks[None, :] <= blocks[:, None]
-    allowed = allowed[None, None]
+        starts = torch.zeros(1, dtype=torch.long, device=device) if prompt_lengths is None else prompt_lengths.to(device)
+        offsets = positions[None, :] - starts[:, None]  # [B, L]: < 0 in the prompt
+        blocks = torch.where(offsets < 0, offsets, offsets.div(block_size, rounding_mode="floor"))
+        allowed = blocks[:, None, :] <= blocks[:, :, None]  # [B, query, key]
+    allowed = allowed[:, None]
     if padding_mask is not None:
         keys = padding_mask.to(device=allowed.device, dtype=torch.bool)[:, None, None, :]
         allowed = (allowed & keys) | torch.eye(length, dtype=torch.bool, device=allowed.device)
@@ -92,15 +104,21 @@ class CausalToDiffusion(torch.nn.Module):
         """The causal LM's token embeddings."""
         return self.causal_lm.get_input_embeddings()
 
+    #: the sampler passes ``prompt_lengths`` to a model that says it reads them
+    reads_prompt_lengths = True
+
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
-                position_ids: torch.Tensor | None = None) -> MaskedLMOutput:
+                position_ids: torch.Tensor | None = None, prompt_lengths: torch.Tensor | None = None) -> MaskedLMOutput:
         """Logits [B, L, V]: for each position, the model's prediction of the token there.
 
         ``attention_mask`` [B, L]: 1 on real tokens (the kit's canvas is right-padded, so
         positions count from 0 in every row unless ``position_ids`` say otherwise).
+        ``prompt_lengths`` [B]: where each row's answer starts, so block-causal blocks are counted
+        from there (the sampler passes them); None counts blocks from position 0.
         """
         batch, length = input_ids.shape
         allowed = diffusion_attention_mask(length, block_size=self.block_size, padding_mask=attention_mask,
+                                           prompt_lengths=prompt_lengths,
                                            device=input_ids.device).expand(batch, 1, length, length)
         dtype = self.causal_lm.get_input_embeddings().weight.dtype
         additive = torch.zeros(allowed.shape, dtype=dtype, device=input_ids.device).masked_fill(~allowed, torch.finfo(dtype).min)

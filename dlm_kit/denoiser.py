@@ -159,20 +159,24 @@ class Denoiser:
             # halves run in one batch, conditional first, and combine in the reference's order.
             x = torch.cat([x, x.masked_fill(in_prompt, self.mask_id)])
             candidates = candidates.repeat(2, 1)
-        logits = self._logits_at(x, candidates)
+        # a block-causal model counts its blocks from each row's answer start, as the sampler does
+        starts = in_prompt.sum(1) if getattr(self.model, "reads_prompt_lengths", False) else None
+        logits = self._logits_at(x, candidates, _twice(starts, 2 if self.cfg_scale > 0 else 1))
         if self.cfg_scale <= 0:
             return logits
         cond, uncond = logits.chunk(2)
         return uncond + (self.cfg_scale + 1) * (cond - uncond)
 
-    def _logits_at(self, x: torch.Tensor, where: torch.Tensor) -> torch.Tensor:
+    def _logits_at(self, x: torch.Tensor, where: torch.Tensor, prompt_lengths: torch.Tensor | None = None) -> torch.Tensor:
         attention_mask = _twice(self.attention_mask, 2 if self.cfg_scale > 0 else 1)
         positions = _twice(self.positions, 2 if self.cfg_scale > 0 else 1)
         if self.layerwise is not None:
             return self.head(self._hidden(x, where))
         if self.fast:  # an architecture LayerwiseEncoder does not know: the head, still only where needed
-            return masked_lm_logits(self.model, x, where, attention_mask=attention_mask, position_ids=positions)
-        return masked_lm_forward(self.model, x, attention_mask=attention_mask, position_ids=positions).logits[where]
+            return masked_lm_logits(self.model, x, where, attention_mask=attention_mask, position_ids=positions,
+                                    prompt_lengths=prompt_lengths)
+        return masked_lm_forward(self.model, x, attention_mask=attention_mask, position_ids=positions,
+                                 prompt_lengths=prompt_lengths).logits[where]
 
     def _hidden(self, x: torch.Tensor, where: torch.Tensor) -> torch.Tensor:
         """Last hidden states [M, H] at ``where``: the whole canvas, or with a cache a window of it

@@ -53,6 +53,7 @@ def masked_lm_forward(
     *,
     attention_mask: torch.Tensor | None = None,
     position_ids: torch.Tensor | None = None,
+    prompt_lengths: torch.Tensor | None = None,
 ) -> MaskedLMOutput:
     """``model(input_ids=..., attention_mask=..., position_ids=...)``, the position ids left out when None.
 
@@ -60,6 +61,8 @@ def masked_lm_forward(
     :func:`split_masked_lm` (``[0]`` is the last hidden state [B, L, H]). ``position_ids`` [B, L]
     come from :func:`dlm_kit.positions.position_ids`: None for models that number positions
     themselves, which then get no ``position_ids`` argument at all (DistilBERT's forward takes none).
+    ``prompt_lengths`` [B] go only to a model that reads them (a block-causal
+    :class:`dlm_kit.a2d.CausalToDiffusion` counts its blocks from each row's answer start).
 
     >>> from dlm_kit.backbones import load_backbone
     >>> model, _ = load_backbone("tiny-bert", seed=0)
@@ -67,6 +70,8 @@ def masked_lm_forward(
     torch.Size([1, 3])
     """
     extra = {} if position_ids is None else {"position_ids": position_ids}
+    if prompt_lengths is not None:
+        extra["prompt_lengths"] = prompt_lengths
     return model(input_ids=input_ids, attention_mask=attention_mask, **extra)
 
 
@@ -77,6 +82,7 @@ def masked_lm_logits(
     *,
     attention_mask: torch.Tensor | None = None,
     position_ids: torch.Tensor | None = None,
+    prompt_lengths: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Vocabulary logits [N, V] at the N positions where ``rows`` ([B, L] bool) is True.
 
@@ -87,7 +93,8 @@ def masked_lm_logits(
         raise ValueError(f"rows {tuple(rows.shape)} must have the shape of input_ids {tuple(input_ids.shape)}.")
     parts = split_masked_lm(model)
     if parts is None:
-        return masked_lm_forward(model, input_ids, attention_mask=attention_mask, position_ids=position_ids).logits[rows]
+        return masked_lm_forward(model, input_ids, attention_mask=attention_mask, position_ids=position_ids,
+                                 prompt_lengths=prompt_lengths).logits[rows]
     encoder, head = parts
     hidden = masked_lm_forward(encoder, input_ids, attention_mask=attention_mask, position_ids=position_ids)[0]
     return head(hidden[rows])

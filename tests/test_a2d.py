@@ -74,3 +74,29 @@ def test_a_mask_token_is_added_once_and_fits_the_embeddings():
     assert add_mask_token(causal, tokenizer) == mask  # a second call adds nothing
     with pytest.raises(ValueError, match="outside the model's embeddings"):
         CausalToDiffusion(causal, mask_token_id=10_000)
+
+
+def test_block_causal_blocks_start_where_each_rows_answer_starts():
+    """Counted from position 0, a block straddles the answer start and sees the next sampler block."""
+    model = CausalToDiffusion(_causal("llama"), mask_token_id=MASK, block_size=4, shift=False)
+    x = torch.tensor([[5, 6, 7] + [MASK] * 8])  # a 3-token prompt, answer blocks at 3-6 and 7-10
+    later = x.clone()
+    later[0, 7:] = 9  # only the second answer block differs
+    with torch.no_grad():
+        aligned = [model(input_ids=ids, prompt_lengths=torch.tensor([3])).logits[0] for ids in (x, later)]
+        from_zero = [model(input_ids=ids).logits[0] for ids in (x, later)]
+    assert torch.equal(aligned[0][:7], aligned[1][:7])  # the prompt and the first answer block
+    assert not torch.allclose(from_zero[0][4:7], from_zero[1][4:7])  # position 7 leaks into 4-6
+
+
+def test_the_sampler_tells_a_block_causal_model_where_each_answer_starts():
+    converted = CausalToDiffusion(_causal("llama"), mask_token_id=MASK, block_size=4, shift=True)
+    seen = []
+    forward = converted.forward
+    converted.forward = lambda *a, **kw: seen.append(kw["prompt_lengths"].tolist()) or forward(*a, **kw)
+    prompts = [[5, 6, 7], [9, 10, 11, 12, 13]]
+    both = generate(converted, prompts, max_new_tokens=8, steps=8, block_size=4, mode="exact").new_tokens
+    assert seen[0] == [3, 5]
+    # the first block is written the same whether or not a second one follows it
+    first = generate(converted, prompts, max_new_tokens=4, steps=4, block_size=4, mode="exact").new_tokens
+    assert torch.equal(both[:, :4], first)
