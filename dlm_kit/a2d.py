@@ -35,11 +35,13 @@ greedy tokens (``tests/test_a2d.py``).
 
 from __future__ import annotations
 
+import inspect
+
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from transformers.modeling_outputs import MaskedLMOutput
 
-__all__ = ["MASK_TOKEN", "CausalToDiffusion", "add_mask_token", "diffusion_attention_mask"]
+__all__ = ["MASK_TOKEN", "CausalToDiffusion", "CommittedBlockCache", "add_mask_token", "diffusion_attention_mask"]
 
 MASK_TOKEN = "<|mask|>"
 
@@ -78,6 +80,11 @@ def diffusion_attention_mask(
         keys = padding_mask.to(device=allowed.device, dtype=torch.bool)[:, None, None, :]
         allowed = (allowed & keys) | torch.eye(length, dtype=torch.bool, device=allowed.device)
     return allowed
+
+
+def _additive(allowed: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """A bool mask (True = may attend) as the additive float mask Hugging Face's attention takes."""
+    return torch.zeros(allowed.shape, dtype=dtype, device=allowed.device).masked_fill(~allowed, torch.finfo(dtype).min)
 
 
 class CausalToDiffusion(torch.nn.Module):
@@ -120,8 +127,7 @@ class CausalToDiffusion(torch.nn.Module):
         allowed = diffusion_attention_mask(length, block_size=self.block_size, padding_mask=attention_mask,
                                            prompt_lengths=prompt_lengths,
                                            device=input_ids.device).expand(batch, 1, length, length)
-        dtype = self.causal_lm.get_input_embeddings().weight.dtype
-        additive = torch.zeros(allowed.shape, dtype=dtype, device=input_ids.device).masked_fill(~allowed, torch.finfo(dtype).min)
+        additive = _additive(allowed, self.get_input_embeddings().weight.dtype)
         if position_ids is None:
             position_ids = torch.arange(length, device=input_ids.device).expand(batch, length)
         logits = self.causal_lm(input_ids=input_ids, attention_mask=additive, position_ids=position_ids, use_cache=False).logits
@@ -141,3 +147,65 @@ def add_mask_token(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -
     if len(tokenizer) > model.get_input_embeddings().num_embeddings:
         model.resize_token_embeddings(len(tokenizer), mean_resizing=True)
     return tokenizer.mask_token_id
+
+
+class CommittedBlockCache:
+    """The exact key-value cache of a block-causal canvas: the prompt and the committed blocks, computed once per block.
+
+    With blocks counted from the answer start (:func:`diffusion_attention_mask` with ``prompt_lengths``),
+    nothing before a block attends to it, so the keys and values of everything before it are final
+    when the block starts (BD3LM's cache). Built once per block from the canvas; each step then runs
+    only the block being written, attending to the cache, and gives the full forward's logits there
+    (the same tokens in float64, tested). The sampler uses it with ``cache="blocks"``.
+
+    Args:
+        model: a block-causal :class:`CausalToDiffusion`.
+        x: the canvas [R, L] when the block starts.
+        prompt_lengths: [R] each row's prompt length.
+        starts: [R] the first column of each row's current block.
+        block_size: the sampler's block size, a multiple of the model's (so no model block straddles two).
+        attention_mask: [R, L] 1 on real tokens, or None.
+    """
+
+    def __init__(self, model: CausalToDiffusion, x: torch.Tensor, *, prompt_lengths: torch.Tensor, starts: torch.Tensor,
+                 block_size: int, attention_mask: torch.Tensor | None = None) -> None:
+        if model.block_size is None or block_size % model.block_size:
+            raise ValueError(f"cache='blocks' needs a block-causal model whose block size ({model.block_size}) divides the "
+                             f"sampler's block_size={block_size}; convert with block_size={block_size} (or a divisor).")
+        self.model, self.block_size, self.starts = model, block_size, starts
+        self.width = int(starts.max())  # columns cached: every row's committed part fits
+        self.prefix = x[:, :self.width].clone()
+        base, dtype = model.causal_lm.base_model, model.get_input_embeddings().weight.dtype
+        allowed = diffusion_attention_mask(self.width, block_size=model.block_size, prompt_lengths=prompt_lengths,
+                                           padding_mask=None if attention_mask is None else attention_mask[:, :self.width],
+                                           device=x.device).expand(len(x), 1, self.width, self.width)
+        positions = torch.arange(self.width, device=x.device).expand(len(x), self.width)
+        out = base(input_ids=self.prefix, attention_mask=_additive(allowed, dtype), position_ids=positions, use_cache=True)
+        self.past = getattr(out, "cache", None) or out.past_key_values
+        # Hugging Face renamed the forward's `past_key_values` to `cache` within 5.x: use the model's own name
+        self.cache_keyword = "cache" if "cache" in inspect.signature(base.forward).parameters else "past_key_values"
+        rows = torch.arange(len(x), device=x.device)
+        # with the shift, a block's first token is predicted at the column before it: a committed one
+        self.first = model.causal_lm.get_output_embeddings()(out.last_hidden_state[rows, starts - 1])  # [R, V]
+
+    def still_valid(self, x: torch.Tensor) -> bool:
+        """Is every committed token as it was when the cache was built?"""
+        committed = torch.arange(self.width, device=x.device)[None, :] < self.starts[:, None]
+        return bool(((x[:, :self.width] == self.prefix) | ~committed).all())
+
+    def block_logits(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(logits [R, b, V] of the current block's positions, their canvas columns [R, b])."""
+        b, inner_size = self.block_size, self.model.block_size
+        columns = self.starts[:, None] + torch.arange(b, device=x.device)  # [R, b]
+        inner = torch.arange(b, device=x.device) // inner_size  # the model's blocks inside the sampler's
+        committed = torch.arange(self.width, device=x.device)[None, :] < self.starts[:, None]  # [R, T]
+        allowed = torch.cat([committed[:, None, :].expand(-1, b, -1),
+                             (inner[None, :] <= inner[:, None]).expand(len(x), b, b)], dim=2)[:, None]
+        dtype = self.model.get_input_embeddings().weight.dtype
+        out = self.model.causal_lm.base_model(input_ids=x.gather(1, columns), attention_mask=_additive(allowed, dtype),
+                                              position_ids=columns, use_cache=True, **{self.cache_keyword: self.past})
+        self.past.crop(-b)  # the block is not committed yet: drop its keys and values again
+        logits = self.model.causal_lm.get_output_embeddings()(out.last_hidden_state)
+        if self.model.shift:
+            logits = torch.cat([self.first[:, None], logits[:, :-1]], dim=1)
+        return logits, columns

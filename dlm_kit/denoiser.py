@@ -9,6 +9,9 @@ One object hides the ways of computing them, all chosen once per :func:`dlm_kit.
   BERT, RoBERTa and ModernBERT through :class:`dlm_kit.layerwise.LayerwiseEncoder` (masks and
   rotary tables built once per call), optionally under ``torch.compile``, optionally with the
   approximate ``cache="prefix" | "dual"`` (Fast-dLLM's idea);
+- ``cache="blocks"``: for a block-causal model (:class:`dlm_kit.a2d.CausalToDiffusion`), the exact
+  key-value cache of the prompt and the committed blocks (:class:`dlm_kit.a2d.CommittedBlockCache`),
+  built once per block; each step runs only the block being written;
 - classifier-free guidance (``cfg_scale > 0``): a second, unconditional pass with the prompt masked,
   run in the same batch.
 
@@ -26,6 +29,7 @@ from collections.abc import Callable
 
 import torch
 
+from .a2d import CommittedBlockCache
 from .heads import masked_lm_forward, masked_lm_logits, split_masked_lm
 from .layerwise import LayerwiseEncoder
 from .positions import position_ids
@@ -33,7 +37,7 @@ from .positions import position_ids
 __all__ = ["CACHES", "COMPILE_MODES", "MODES", "Denoiser", "canvas_position_ids", "check_denoiser_settings", "check_mode"]
 
 MODES = ("exact", "fast")
-CACHES = ("none", "prefix", "dual")
+CACHES = ("none", "prefix", "dual", "blocks")
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 
 
@@ -100,15 +104,18 @@ class Denoiser:
         mask_id: the mask token (guidance hides the prompt behind it).
         batch, length: the canvas's shape [B, L].
         cfg_scale: classifier-free guidance weight w (0 = none).
-        cache: "none", or the approximate "prefix" / "dual" cache (fast mode, BERT-family models).
+        cache: "none", or the approximate "prefix" / "dual" cache (fast mode, BERT-family models), or
+            the exact "blocks" cache (block-causal models from :mod:`dlm_kit.a2d`).
         compile: False, True or a ``torch.compile`` mode (fast mode, BERT-family, no cache).
         positions: [B, L] explicit position ids (RoBERTa-style models), or None.
         attention_mask: [B, L], or None when no row is padded.
+        block_size: the sampler's block size (``cache="blocks"`` runs one block per step).
     """
 
     def __init__(self, model: torch.nn.Module, *, mode: str, mask_id: int, batch: int, length: int,
                  cfg_scale: float = 0.0, cache: str = "none", compile: bool | str = False,
-                 positions: torch.Tensor | None = None, attention_mask: torch.Tensor | None = None) -> None:
+                 positions: torch.Tensor | None = None, attention_mask: torch.Tensor | None = None,
+                 block_size: int | None = None) -> None:
         self.model, self.fast, self.cfg_scale, self.mask_id = model, mode == "fast", cfg_scale, mask_id
         self.cache = cache
         self.positions, self.attention_mask = positions, attention_mask
@@ -125,7 +132,13 @@ class Denoiser:
             self.head = None if parts is None else parts[1]
             if self.layerwise is not None and compile:
                 self.encode_all = _compiled_encoder(compile)
-        if cache != "none" and self.layerwise is None:
+        self.block_size, self.answer_offset, self.committed = block_size, 0, None
+        if cache == "blocks" and (not getattr(model, "reads_prompt_lengths", False) or model.block_size is None
+                                  or cfg_scale > 0 or block_size is None):
+            raise ValueError(f"cache='blocks' is the exact cache of a block-causal model (dlm_kit.a2d.CausalToDiffusion "
+                             f"with a block_size), without guidance (got {type(model).__name__}, cfg_scale={cfg_scale}); "
+                             "pass cache='none'.")
+        if cache in ("prefix", "dual") and self.layerwise is None:
             raise ValueError(f"cache={cache!r} needs mode='fast' and a BERT, RoBERTa or ModernBERT masked LM "
                              f"(got mode={mode!r}, {type(model).__name__}); pass cache='none'.")
         if compile and (self.layerwise is None or cache != "none"):
@@ -135,10 +148,10 @@ class Denoiser:
                 f"{type(model).__name__}); pass compile=False, or mode='fast' with cache='none'.")
         self.block_end = length
 
-    def new_block(self, block_end: int) -> None:
-        """A new block starts, ending before column ``block_end`` in every working row: the next step
-        refreshes the cache from the whole canvas."""
-        self.block_end = block_end
+    def new_block(self, block_end: int, answer_offset: int = 0) -> None:
+        """A new block starts, ending before column ``block_end`` in every working row and
+        ``answer_offset`` tokens into each answer: the next step refreshes the cache from the canvas."""
+        self.block_end, self.answer_offset, self.committed = block_end, answer_offset, None
         if self.layerwise is not None:
             self.layerwise.cache = None
 
@@ -151,6 +164,7 @@ class Denoiser:
             twice = (lambda r, n: r) if self.cfg_scale <= 0 else (lambda r, n: torch.cat([r, r + n]))
             self.layerwise.select(twice(work, self.batch), None if kept is None else twice(kept, self.rows))
         self.rows = len(work)
+        self.committed = None  # other rows: the block cache is built again
 
     def candidate_logits(self, x: torch.Tensor, in_prompt: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:
         """Logits [M, V] at the ``candidates`` [R, L] (bool) of the working canvas ``x`` [R, L]."""
@@ -161,6 +175,8 @@ class Denoiser:
             candidates = candidates.repeat(2, 1)
         # a block-causal model counts its blocks from each row's answer start, as the sampler does
         starts = in_prompt.sum(1) if getattr(self.model, "reads_prompt_lengths", False) else None
+        if self.cache == "blocks":
+            return self._block_logits(x, starts, candidates)
         logits = self._logits_at(x, candidates, _twice(starts, 2 if self.cfg_scale > 0 else 1))
         if self.cfg_scale <= 0:
             return logits
@@ -177,6 +193,19 @@ class Denoiser:
                                     prompt_lengths=prompt_lengths)
         return masked_lm_forward(self.model, x, attention_mask=attention_mask, position_ids=positions,
                                  prompt_lengths=prompt_lengths).logits[where]
+
+    def _block_logits(self, x: torch.Tensor, prompt_lengths: torch.Tensor, where: torch.Tensor) -> torch.Tensor:
+        """Logits at ``where`` from the committed blocks' cache and the current block alone."""
+        starts = prompt_lengths + self.answer_offset
+        offset = torch.arange(x.shape[1], device=x.device)[None, :] - starts[:, None]
+        if bool((where & ((offset < 0) | (offset >= self.block_size))).any()):
+            # a mask left in an earlier block (the model predicted [MASK] there): the full forward, exact
+            return self._logits_at(x, where, prompt_lengths)
+        if self.committed is None or not self.committed.still_valid(x):
+            self.committed = CommittedBlockCache(self.model, x, prompt_lengths=prompt_lengths, starts=starts,
+                                                 block_size=self.block_size, attention_mask=self.attention_mask)
+        logits, columns = self.committed.block_logits(x)
+        return logits[where.gather(1, columns)]
 
     def _hidden(self, x: torch.Tensor, where: torch.Tensor) -> torch.Tensor:
         """Last hidden states [M, H] at ``where``: the whole canvas, or with a cache a window of it

@@ -62,7 +62,7 @@ __all__ = ["Cache", "GenerationOutput", "GenerationStep", "Mode", "Remasking", "
 
 Remasking = Literal["low_confidence", "random"]
 Mode = Literal["exact", "fast"]
-Cache = Literal["none", "prefix", "dual"]
+Cache = Literal["none", "prefix", "dual", "blocks"]
 
 
 @dataclass
@@ -188,6 +188,10 @@ def generate(
             candidate to the end of the canvas ("prefix") or to the block's end ("dual"), the
             other positions attending with the keys and values of the block's first step. Not
             the reference's tokens: its agreement and accuracy are in `docs/performance.md`.
+            "blocks" is exact, for block-causal models (:class:`dlm_kit.a2d.CausalToDiffusion`
+            with a block size dividing `block_size`): the prompt's and the committed blocks'
+            keys and values are computed once per block, and each step runs only the block being
+            written (same tokens; `nfe` counts the steps, not the once-per-block prefix pass).
         compile: False (default), True or a `torch.compile` mode ("reduce-overhead" uses CUDA
             graphs on a GPU): fast mode runs the encoder on the whole canvas under
             `torch.compile`. Rows then stay in the batch to the end (fixed shapes, no
@@ -238,7 +242,7 @@ def generate(
     canvas = Canvas.build(prompts, lengths, max_new_tokens=max_new_tokens, mask_id=ids.mask, pad_id=ids.pad)
     batch, length = canvas.x.shape
     denoiser = Denoiser(model, mode=mode, mask_id=ids.mask, batch=batch, length=length, cfg_scale=cfg_scale,
-                        cache=cache, compile=compile, attention_mask=canvas.attention_mask,
+                        cache=cache, compile=compile, attention_mask=canvas.attention_mask, block_size=block_size,
                         positions=canvas_position_ids(model, batch, length, device))
     rows = WorkingRows(canvas, on_select=denoiser.select, static=denoiser.static)
     stopping = bool(ids.ends)
@@ -253,7 +257,7 @@ def generate(
         # Candidates are the masked positions before the block's end: the block's own, plus (as in
         # the reference) any left in earlier blocks where the model predicted the mask token.
         before_end = columns < (rows.lengths + (block + 1) * block_size)[:, None]  # [R, L]
-        denoiser.new_block(int(rows.lengths.max()) + (block + 1) * block_size)
+        denoiser.new_block(int(rows.lengths.max()) + (block + 1) * block_size, answer_offset=block * block_size)
         for i in range(steps_per_block):
             candidates = (rows.x == ids.mask) & before_end
             live = candidates.any(1)

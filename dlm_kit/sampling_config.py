@@ -50,9 +50,10 @@ class SamplingConfig:
     mode: Literal["exact", "fast"] = "fast"
     """'fast': the MLM head only where logits are needed (same tokens up to float rounding, see
     docs/performance.md); 'exact': the model card's reference tokens, bit for bit."""
-    cache: Literal["none", "prefix", "dual"] = "none"
+    cache: Literal["none", "prefix", "dual", "blocks"] = "none"
     """Approximate prefix / dual cache of keys and values within a block (fast mode; not the
-    reference's tokens, its accuracy is in docs/performance.md); 'none' is exact."""
+    reference's tokens, its accuracy is in docs/performance.md); 'none' is exact; 'blocks' is the
+    exact cache of committed blocks for block-causal models (:mod:`dlm_kit.a2d`)."""
     compile: bool | str = False
     """torch.compile the encoder (fast mode): True, or a mode such as 'reduce-overhead' (CUDA graphs)."""
     repetition_penalty: float = 1.0

@@ -100,3 +100,31 @@ def test_the_sampler_tells_a_block_causal_model_where_each_answer_starts():
     # the first block is written the same whether or not a second one follows it
     first = generate(converted, prompts, max_new_tokens=4, steps=4, block_size=4, mode="exact").new_tokens
     assert torch.equal(both[:, :4], first)
+
+
+@pytest.mark.parametrize("arch", ["llama", "gpt2"])
+@pytest.mark.parametrize("shift,model_block,settings", [
+    (True, 4, dict(max_new_tokens=12, steps=12, block_size=4)),
+    (False, 2, dict(max_new_tokens=8, steps=4, block_size=4)),  # two tokens per step, model blocks inside
+    (True, 4, dict(max_new_tokens=8, steps=8, block_size=4, threshold=0.2)),  # rows finish blocks early
+])
+def test_the_committed_block_cache_writes_the_same_tokens(arch, shift, model_block, settings):
+    converted = CausalToDiffusion(_causal(arch), mask_token_id=MASK, block_size=model_block, shift=shift)
+    prompts = [[5, 6, 7], [9, 10, 11, 12, 13, 14], [20]]  # different lengths: ragged committed parts
+    full = generate(converted, prompts, mode="exact", **settings)
+    cached = generate(converted, prompts, mode="exact", cache="blocks", **settings)
+    assert torch.equal(full.new_tokens, cached.new_tokens) and full.nfe == cached.nfe
+
+
+def test_the_block_cache_refuses_models_it_would_get_wrong():
+    from dlm_kit.backbones import load_backbone
+
+    bert, tok = load_backbone("tiny-bert", seed=0)
+    with pytest.raises(ValueError, match="cache='blocks'"):
+        generate(bert.eval(), [[5, 6]], max_new_tokens=4, steps=4, block_size=4, mask_token_id=tok.mask_token_id, cache="blocks")
+    bidirectional = CausalToDiffusion(_causal("llama"), mask_token_id=MASK, block_size=None)
+    with pytest.raises(ValueError, match="cache='blocks'"):
+        generate(bidirectional, [[5, 6]], max_new_tokens=4, steps=4, block_size=4, cache="blocks")
+    coarse = CausalToDiffusion(_causal("llama"), mask_token_id=MASK, block_size=8)
+    with pytest.raises(ValueError, match="divides the sampler's block_size=4"):
+        generate(coarse, [[5, 6]], max_new_tokens=8, steps=8, block_size=4, cache="blocks")

@@ -618,7 +618,7 @@ ERRORS = [
     (dict(input_ids=np.array([[5.0, 6.0]])), r"numpy array of float64; pass input_ids\.astype\('int64'\)"),
     (dict(input_ids=[[5, 6.0]]), r"list of prompts \(lists of ints\)"),
     (dict(mode="quick"), r"mode='quick': allowed values are \('exact', 'fast'\)"),
-    (dict(cache="kv"), r"cache='kv': allowed values are \('none', 'prefix', 'dual'\)"),
+    (dict(cache="kv"), r"cache='kv': allowed values are \('none', 'prefix', 'dual', 'blocks'\)"),
     (dict(cache="dual"), r"cache='dual' needs mode='fast'"),
     (dict(compile=True), r"compile=True needs mode='fast'"),
     (dict(compile="fastest", mode="fast"), r"compile='fastest': pass False, True or a torch.compile mode"),
