@@ -126,6 +126,9 @@ def conversation_turns(model, tok, questions: list[str], judge, turns: int = 3,
 def pick_sampling(folder: str, dev_rows: list[dict], judge) -> SamplingConfig:
     """Choose the model's recommended settings on the dev half; write them as its sampling_config.json.
 
+    Resumable: each scored setting is saved at once to ``sampling_pick.partial.json`` in the folder,
+    and a rerun skips the settings found there (same dev questions, same settings).
+
     Three rounds, 64 new tokens each: block size and tokens per step, each with and without a
     minimum answer length of 8 tokens (``min_new_tokens``), at no repetition penalty; then the
     penalty (1.0, 1.1, 1.25, 1.5) at the best of those; then the minimum length (0, 4, 8, 12) at
@@ -143,8 +146,16 @@ def pick_sampling(folder: str, dev_rows: list[dict], judge) -> SamplingConfig:
     teacher_rep3 = sum(repeated_ngram(r["answer"], 3) for r in dev_rows) / len(dev_rows)
     print(f"teacher on the dev half: repeated 3-grams {teacher_rep3:.1%} (n={len(dev)})", flush=True)
     scores: dict[str, dict] = {}
+    # Resumable: every scored setting is saved at once, and a rerun on the same dev questions skips it.
+    partial = Path(folder) / "sampling_pick.partial.json"
+    done = json.loads(partial.read_text()) if partial.exists() else {}
+    done = done.get("scores", {}) if done.get("n_dev") == len(dev) else {}
 
     def score(label: str, config: SamplingConfig, *, in_conversations: bool = False) -> None:
+        if label in done and done[label]["config"] == dataclasses.asdict(config):
+            scores[label] = done[label] | {"config": config}
+            print(f"{label}: scored in an earlier sitting ({partial.name})", flush=True)
+            return
         replies, _, seconds = model_answers(model, tok, dev, config)
         rel = relevance(dev, replies, judge)
         row = {"config": config}
@@ -159,6 +170,8 @@ def pick_sampling(folder: str, dev_rows: list[dict], judge) -> SamplingConfig:
                 "repeated_3gram": sum(repeated_ngram(r, 3) for r in replies) / len(replies),
                 "distinct_2": distinct_n(replies, 2), "seconds": seconds, "n": len(replies)}
         scores[label] = row
+        record = {k: {**v, "config": dataclasses.asdict(v["config"])} for k, v in scores.items()}
+        partial.write_text(json.dumps({"n_dev": len(dev), "scores": record}, indent=1) + "\n")
         turns = f", clean by turn {row['conversation_clean']}" if in_conversations else ""
         print(f"{label}: clean {row['clean']:.2f}{turns}, relevance {row['relevance']:.3f}, repeated 3-grams "
               f"{row['repeated_3gram']:.1%}, distinct-2 {row['distinct_2']:.2f}, {seconds:.0f} s (n={row['n']})",
@@ -191,6 +204,7 @@ def pick_sampling(folder: str, dev_rows: list[dict], judge) -> SamplingConfig:
               for label, row in scores.items()}
     (Path(folder) / "sampling_pick.json").write_text(json.dumps({"teacher_repeated_3gram": teacher_rep3, "n_dev": len(dev),
                                                                  "picked": chosen, "scores": record}, indent=1) + "\n")
+    partial.unlink(missing_ok=True)  # the whole record is in sampling_pick.json now
     print(f"picked {chosen}; wrote {path}")
     return scores[chosen]["config"]
 

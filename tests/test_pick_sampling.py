@@ -1,0 +1,50 @@
+"""eval_chat_bars.py --pick_sampling is resumable: a setting scored before an interruption is not scored again."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _bars_script(monkeypatch, calls: list, fail_after: int | None = None):
+    spec = importlib.util.spec_from_file_location("eval_chat_bars", REPO / "scripts" / "eval_chat_bars.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+
+    def answers(model, tok, questions, sampling=None):
+        if fail_after is not None and len(calls) >= fail_after:
+            raise KeyboardInterrupt  # the sitting ends
+        calls.append(sampling)
+        # a made-up relevance that differs between settings, so the pick is the same however timed
+        value = sampling.block_size / 64 + sampling.steps / 1000 + sampling.min_new_tokens / 100 + sampling.repetition_penalty
+        words = f"an answer worth {value:.4f} to the made-up judge, in a few more words"
+        return [f"{words} {i}" for i in range(len(questions))], "settings", 1.0
+
+    monkeypatch.setattr(module, "load_backbone", lambda folder: (type("M", (), {"eval": lambda self: self})(), None))
+    monkeypatch.setattr(module, "model_answers", answers)
+    monkeypatch.setattr(module, "relevance", lambda questions, replies, judge: [float(r.split()[3]) for r in replies])
+    monkeypatch.setattr(module, "conversation_turns", lambda model, tok, questions, judge, sampling: {"turns": [
+        {"clean": 1.0, "replies": r, "relevance_per_reply": [float(x.split()[3]) for x in r]}
+        for r in [answers(model, tok, questions, sampling)[0]] * 3]})
+    return module
+
+
+def test_a_rerun_skips_the_settings_scored_before_the_interruption(monkeypatch, tmp_path):
+    dev = [{"messages": [{"role": "user", "content": f"question {i}?"}], "answer": f"an answer {i}"} for i in range(4)]
+    first: list = []
+    with pytest.raises(KeyboardInterrupt):
+        _bars_script(monkeypatch, first, fail_after=5).pick_sampling(str(tmp_path), dev, judge=None)
+    saved = json.loads((tmp_path / "sampling_pick.partial.json").read_text())
+    assert len(saved["scores"]) == 5 and saved["n_dev"] == 4
+    second: list = []
+    picked = _bars_script(monkeypatch, second).pick_sampling(str(tmp_path), dev, judge=None)
+    full: list = []
+    (tmp_path / "uninterrupted").mkdir()
+    _bars_script(monkeypatch, full).pick_sampling(str(tmp_path / "uninterrupted"), dev, judge=None)
+    assert len(second) == len(full) - len(first)  # the rest, and only the rest
+    resumed, whole = (json.loads((d / "sampling_pick.json").read_text()) for d in (tmp_path, tmp_path / "uninterrupted"))
+    assert resumed["picked"] == whole["picked"] and resumed["scores"].keys() == whole["scores"].keys()
+    assert not (tmp_path / "sampling_pick.partial.json").exists() and picked.max_new_tokens == 64
