@@ -63,9 +63,13 @@ def test_every_exercise_has_a_worked_answer(notebook):
     section = _source(exercises[0]).split("## Exercises", 1)[1]
     asked = len(re.findall(r"^\s*\d+\.\s", section, flags=re.M))
     answers = [c for c in cells if "solution" in c.get("metadata", {}).get("tags", [])]
-    assert asked and len(answers) == asked, (
-        f"{notebook.name}: {asked} exercises but {len(answers)} cells tagged 'solution' (one worked answer each)"
+    # a worked answer may span cells (code, then its explanation): each names its exercise
+    answered = {int(n) for c in answers for n in re.findall(r"exercise (\d+)", _source(c)[:200])}
+    assert asked and answered == set(range(1, asked + 1)), (
+        f"{notebook.name}: {asked} exercises, worked answers (cells tagged 'solution') for {sorted(answered)}"
     )
+    unnamed = [c for c in answers if not re.search(r"exercise \d+", _source(c)[:200])]
+    assert not unnamed, f"{notebook.name}: a 'solution' cell that does not say which exercise it answers"
     for cell in answers:
         if cell["cell_type"] == "code":  # collapsed in JupyterLab and Colab, so the learner tries first
             assert cell["metadata"].get("jupyter", {}).get("source_hidden") is True, f"{notebook.name}: open answer"
@@ -84,3 +88,31 @@ def test_no_noise_in_committed_outputs(notebook):
 def test_colab_install_cell_comes_first(notebook):
     cells = _cells(notebook)
     assert cells[1]["cell_type"] == "code" and "google.colab" in _source(cells[1])
+
+
+def _opening_words(cells) -> int:
+    """Words of markdown before the first code cell (the title and the Colab badge count too)."""
+    first_code = next(i for i, c in enumerate(cells) if c["cell_type"] == "code")
+    return sum(len(_source(c).split()) for c in cells[:first_code] if c["cell_type"] == "markdown")
+
+
+def test_opening_is_short(notebook):
+    words = _opening_words(_cells(notebook))
+    assert words <= 150, f"{notebook.name}: {words} words before the first code cell (at most 150)"
+
+
+def test_code_cells_are_short_and_narrow(notebook):
+    for number, cell in enumerate(_cells(notebook)):
+        if cell["cell_type"] != "code":
+            continue
+        lines = _source(cell).split("\n")
+        assert len(lines) <= 15, f"{notebook.name} cell {number}: {len(lines)} lines (at most 15)"
+        wide = [line for line in lines if len(line) > 100]
+        assert not wide, f"{notebook.name} cell {number}: a line of {len(wide[0])} characters: {wide[0][:60]!r}…"
+
+
+def test_comparisons_come_from_the_kit(notebook):
+    """One comparison helper (dlm_kit.stats.compare) for every notebook: no local copy of it."""
+    code = "\n".join(_source(c) for c in _cells(notebook) if c["cell_type"] == "code")
+    for pattern in (r"def verdict\b", r"\bpaired_difference\(", r"lambda[^\n]*\(lambda"):
+        assert not re.search(pattern, code), f"{notebook.name}: {pattern!r} in a code cell; use dlm_kit.stats.compare"
