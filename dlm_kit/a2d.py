@@ -41,9 +41,22 @@ import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from transformers.modeling_outputs import MaskedLMOutput
 
-__all__ = ["MASK_TOKEN", "CausalToDiffusion", "CommittedBlockCache", "add_mask_token", "diffusion_attention_mask"]
+__all__ = ["MASK_TOKEN", "CausalToDiffusion", "CommittedBlockCache", "add_mask_token", "block_ids", "diffusion_attention_mask"]
 
 MASK_TOKEN = "<|mask|>"
+
+
+def block_ids(length: int, block_size: int, prompt_lengths: torch.Tensor | None = None,
+              device: torch.device | str | None = None) -> torch.Tensor:
+    """[B, L] long: the block of each position, counted from each row's answer start (prompt tokens
+    each their own block, numbered below 0), or from position 0 without ``prompt_lengths``.
+
+    >>> block_ids(6, 2, torch.tensor([2])).tolist()
+    [[-2, -1, 0, 0, 1, 1]]
+    """
+    starts = torch.zeros(1, dtype=torch.long, device=device) if prompt_lengths is None else prompt_lengths.to(device)
+    offsets = torch.arange(length, device=device)[None, :] - starts[:, None]  # [B, L]: < 0 in the prompt
+    return torch.where(offsets < 0, offsets, offsets.div(block_size, rounding_mode="floor"))
 
 
 def diffusion_attention_mask(
@@ -67,13 +80,10 @@ def diffusion_attention_mask(
     """
     if block_size is not None and block_size < 1:
         raise ValueError(f"block_size={block_size}: use a positive block size, or None for bidirectional attention.")
-    positions = torch.arange(length, device=device)
     if block_size is None:
         allowed = torch.ones(1, length, length, dtype=torch.bool, device=device)
     else:
-        starts = torch.zeros(1, dtype=torch.long, device=device) if prompt_lengths is None else prompt_lengths.to(device)
-        offsets = positions[None, :] - starts[:, None]  # [B, L]: < 0 in the prompt
-        blocks = torch.where(offsets < 0, offsets, offsets.div(block_size, rounding_mode="floor"))
+        blocks = block_ids(length, block_size, prompt_lengths, device)
         allowed = blocks[:, None, :] <= blocks[:, :, None]  # [B, query, key]
     allowed = allowed[:, None]
     if padding_mask is not None:
@@ -115,14 +125,20 @@ class CausalToDiffusion(torch.nn.Module):
     reads_prompt_lengths = True
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
-                position_ids: torch.Tensor | None = None, prompt_lengths: torch.Tensor | None = None) -> MaskedLMOutput:
+                position_ids: torch.Tensor | None = None, prompt_lengths: torch.Tensor | None = None,
+                clean_input_ids: torch.Tensor | None = None) -> MaskedLMOutput:
         """Logits [B, L, V]: for each position, the model's prediction of the token there.
 
         ``attention_mask`` [B, L]: 1 on real tokens (the kit's canvas is right-padded, so
         positions count from 0 in every row unless ``position_ids`` say otherwise).
         ``prompt_lengths`` [B]: where each row's answer starts, so block-causal blocks are counted
         from there (the sampler passes them); None counts blocks from position 0.
+        ``clean_input_ids`` [B, L] (training a block-causal model): the uncorrupted sequence, so
+        that every noisy block is predicted from the *clean* blocks before it, as the sampler
+        predicts it from committed ones (:meth:`_with_clean_context`).
         """
+        if clean_input_ids is not None:
+            return self._with_clean_context(input_ids, clean_input_ids, attention_mask, prompt_lengths)
         batch, length = input_ids.shape
         allowed = diffusion_attention_mask(length, block_size=self.block_size, padding_mask=attention_mask,
                                            prompt_lengths=prompt_lengths,
@@ -133,6 +149,38 @@ class CausalToDiffusion(torch.nn.Module):
         logits = self.causal_lm(input_ids=input_ids, attention_mask=additive, position_ids=position_ids, use_cache=False).logits
         if self.shift:  # position i's token was predicted at i - 1; position 0 has no prediction (never a target)
             logits = torch.cat([logits[:, :1], logits[:, :-1]], dim=1)
+        return MaskedLMOutput(logits=logits)
+
+    def _with_clean_context(self, noisy: torch.Tensor, clean: torch.Tensor, attention_mask: torch.Tensor | None,
+                            prompt_lengths: torch.Tensor | None) -> MaskedLMOutput:
+        """BD3LM's training forward: the noisy and the clean sequence side by side, [B, 2L], one pass.
+
+        A noisy block attends to itself and to the clean blocks before it; the clean copy attends
+        block-causally to itself, never to the noisy one; both copies carry the same positions. The
+        logits of the noisy copy are what the sampler would compute for each block with every block
+        before it committed (tested). With the shift, a block's first token is read from the clean
+        copy's last token before the block, as the sampler reads it from the committed one.
+        """
+        if self.block_size is None:
+            raise ValueError("clean_input_ids is for block-causal training; a bidirectional conversion "
+                             "(block_size=None) trains on the noisy sequence alone.")
+        batch, length = noisy.shape
+        blocks = block_ids(length, self.block_size, prompt_lengths, noisy.device).expand(batch, length)
+        query, key = blocks[:, :, None], blocks[:, None, :]
+        allowed = torch.cat([torch.cat([key == query, key < query], dim=2),  # noisy queries: own block, clean before
+                             torch.cat([torch.zeros_like(key == query), key <= query], dim=2)], dim=1)[:, None]
+        if attention_mask is not None:
+            real = attention_mask.to(torch.bool).repeat(1, 2)
+            allowed = (allowed & real[:, None, None, :]) | torch.eye(2 * length, dtype=torch.bool, device=noisy.device)
+        positions = torch.arange(length, device=noisy.device).repeat(2).expand(batch, 2 * length)
+        out = self.causal_lm(input_ids=torch.cat([noisy, clean], dim=1), position_ids=positions, use_cache=False,
+                             attention_mask=_additive(allowed, self.get_input_embeddings().weight.dtype)).logits
+        logits, clean_logits = out[:, :length], out[:, length:]
+        if self.shift:  # position i from i - 1: inside a block the noisy copy's, across a block boundary the clean one's
+            same_block = torch.cat([torch.zeros_like(blocks[:, :1], dtype=torch.bool), blocks[:, 1:] == blocks[:, :-1]], 1)
+            from_noisy = torch.cat([logits[:, :1], logits[:, :-1]], dim=1)
+            from_clean = torch.cat([clean_logits[:, :1], clean_logits[:, :-1]], dim=1)
+            logits = torch.where(same_block[..., None], from_noisy, from_clean)
         return MaskedLMOutput(logits=logits)
 
 

@@ -128,3 +128,24 @@ def test_the_block_cache_refuses_models_it_would_get_wrong():
     coarse = CausalToDiffusion(_causal("llama"), mask_token_id=MASK, block_size=8)
     with pytest.raises(ValueError, match="divides the sampler's block_size=4"):
         generate(coarse, [[5, 6]], max_new_tokens=8, steps=8, block_size=4, cache="blocks")
+
+
+@pytest.mark.parametrize("arch", ["llama", "gpt2"])
+@pytest.mark.parametrize("shift", [True, False])
+def test_training_with_clean_context_sees_each_block_as_the_sampler_does(arch, shift):
+    """One training pass (noisy and clean copies side by side) gives, for every block, the logits the
+    sampler computes for that block once every block before it is committed."""
+    model = CausalToDiffusion(_causal(arch), mask_token_id=MASK, block_size=3, shift=shift)
+    generator = torch.Generator().manual_seed(0)
+    clean = torch.randint(1, MASK, (2, 14), generator=generator)
+    noisy = clean.masked_fill(torch.rand(clean.shape, generator=generator) < 0.5, MASK)
+    prompts = torch.tensor([4, 2])
+    noisy[0, :4], noisy[1, :2] = clean[0, :4], clean[1, :2]  # the prompt is never masked
+    with torch.no_grad():
+        trained = model(input_ids=noisy, clean_input_ids=clean, prompt_lengths=prompts).logits
+        for row, start in enumerate(prompts.tolist()):
+            for block_start in range(start, 14, 3):  # the sampler at this block: the ones before committed
+                canvas = torch.cat([clean[row, :block_start], noisy[row, block_start:]])[None]
+                seen = model(input_ids=canvas, prompt_lengths=prompts[row:row + 1]).logits[0]
+                end = min(block_start + 3, 14)
+                torch.testing.assert_close(trained[row, block_start:end], seen[block_start:end])
