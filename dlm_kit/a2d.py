@@ -41,7 +41,8 @@ import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from transformers.modeling_outputs import MaskedLMOutput
 
-__all__ = ["MASK_TOKEN", "CausalToDiffusion", "CommittedBlockCache", "add_mask_token", "block_ids", "diffusion_attention_mask"]
+__all__ = ["MASK_TOKEN", "CausalToDiffusion", "CommittedBlockCache", "add_mask_token", "block_ids", "clean_context",
+           "diffusion_attention_mask"]
 
 MASK_TOKEN = "<|mask|>"
 
@@ -121,7 +122,8 @@ class CausalToDiffusion(torch.nn.Module):
         """The causal LM's token embeddings."""
         return self.causal_lm.get_input_embeddings()
 
-    #: the sampler passes ``prompt_lengths`` to a model that says it reads them
+    #: the sampler passes ``prompt_lengths`` to a model that says it reads them, and the trainer
+    #: ``clean_input_ids`` too when the model is block-causal (:meth:`_with_clean_context`)
     reads_prompt_lengths = True
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
@@ -182,6 +184,20 @@ class CausalToDiffusion(torch.nn.Module):
             from_clean = torch.cat([clean_logits[:, :1], clean_logits[:, :-1]], dim=1)
             logits = torch.where(same_block[..., None], from_noisy, from_clean)
         return MaskedLMOutput(logits=logits)
+
+
+def clean_context(model: torch.nn.Module, input_ids: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
+    """What a training step passes a block-causal :class:`CausalToDiffusion` besides the noisy ids; ``{}`` for any other model.
+
+    ``clean_input_ids`` (each noisy block predicted from the clean blocks before it) and
+    ``prompt_lengths`` (blocks counted from the answer; the prompt is the labels' leading -100s).
+
+    >>> clean_context(torch.nn.Linear(1, 1), torch.tensor([[5, 6]]), torch.tensor([[-100, 6]]))
+    {}
+    """
+    if not (getattr(model, "reads_prompt_lengths", False) and getattr(model, "block_size", None)):
+        return {}
+    return {"clean_input_ids": input_ids, "prompt_lengths": (labels == -100).long().cumprod(1).sum(1)}
 
 
 def add_mask_token(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> int:

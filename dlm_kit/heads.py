@@ -54,6 +54,7 @@ def masked_lm_forward(
     attention_mask: torch.Tensor | None = None,
     position_ids: torch.Tensor | None = None,
     prompt_lengths: torch.Tensor | None = None,
+    clean_input_ids: torch.Tensor | None = None,
 ) -> MaskedLMOutput:
     """``model(input_ids=..., attention_mask=..., position_ids=...)``, the position ids left out when None.
 
@@ -62,7 +63,8 @@ def masked_lm_forward(
     come from :func:`dlm_kit.positions.position_ids`: None for models that number positions
     themselves, which then get no ``position_ids`` argument at all (DistilBERT's forward takes none).
     ``prompt_lengths`` [B] go only to a model that reads them (a block-causal
-    :class:`dlm_kit.a2d.CausalToDiffusion` counts its blocks from each row's answer start).
+    :class:`dlm_kit.a2d.CausalToDiffusion` counts its blocks from each row's answer start), and so
+    do ``clean_input_ids`` [B, L] (its training pass with the clean blocks in context).
 
     >>> from dlm_kit.backbones import load_backbone
     >>> model, _ = load_backbone("tiny-bert", seed=0)
@@ -72,6 +74,8 @@ def masked_lm_forward(
     extra = {} if position_ids is None else {"position_ids": position_ids}
     if prompt_lengths is not None:
         extra["prompt_lengths"] = prompt_lengths
+    if clean_input_ids is not None:
+        extra["clean_input_ids"] = clean_input_ids
     return model(input_ids=input_ids, attention_mask=attention_mask, **extra)
 
 

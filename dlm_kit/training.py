@@ -39,6 +39,7 @@ from transformers import (
     TrainingArguments,
 )
 
+from .a2d import clean_context
 from .data import SFTCollator
 from .heads import masked_lm_forward, masked_lm_logits
 from .positions import position_ids, position_offset
@@ -245,12 +246,13 @@ class MDLMTrainer(Trainer):
         if self._position_offset is None:  # once per run: it walks every module of the model
             self._position_offset = position_offset(model)
         positions = position_ids(model, corrupted.input_ids, attention_mask, offset=self._position_offset)
-        if self.head_on_masked_only and not return_outputs:
+        clean = clean_context(model, inputs["input_ids"], labels)  # {} unless a block-causal a2d model
+        if self.head_on_masked_only and not return_outputs and not clean:
             logits = masked_lm_logits(
                 model, corrupted.input_ids, corrupted.masked, attention_mask=attention_mask, position_ids=positions
             )
             return masked_diffusion_loss(logits, labels, corrupted, objective=self.masking.objective, scored_only=True)
-        outputs = masked_lm_forward(model, corrupted.input_ids, attention_mask=attention_mask, position_ids=positions)
+        outputs = masked_lm_forward(model, corrupted.input_ids, attention_mask=attention_mask, position_ids=positions, **clean)
         loss = masked_diffusion_loss(outputs.logits, labels, corrupted, objective=self.masking.objective)
         return (loss, outputs) if return_outputs else loss
 

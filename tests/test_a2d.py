@@ -149,3 +149,23 @@ def test_training_with_clean_context_sees_each_block_as_the_sampler_does(arch, s
                 seen = model(input_ids=canvas, prompt_lengths=prompts[row:row + 1]).logits[0]
                 end = min(block_start + 3, 14)
                 torch.testing.assert_close(trained[row, block_start:end], seen[block_start:end])
+
+
+def test_the_trainer_gives_a_block_causal_model_the_clean_sequence_and_the_prompt_lengths():
+    from types import SimpleNamespace
+
+    from dlm_kit.masking import MaskingConfig
+    from dlm_kit.training import MDLMTrainer
+
+    model = CausalToDiffusion(_causal("llama"), mask_token_id=MASK, block_size=2, shift=True).train()
+    seen = []
+    forward = model.forward
+    model.forward = lambda *a, **kw: seen.append(kw) or forward(*a, **kw)
+    ids = torch.tensor([[5, 6, 7, 8, 9, 10], [11, 12, 13, 14, 15, 16]])
+    labels = ids.clone()
+    labels[0, :3], labels[1, :1] = -100, -100  # the prompts: 3 and 1 tokens
+    trainer = SimpleNamespace(masking=MaskingConfig(), mask_token_id=MASK, _eval_generator=None, _position_offset=None,
+                              head_on_masked_only=True)
+    loss = MDLMTrainer.compute_loss(trainer, model, {"input_ids": ids, "labels": labels})
+    assert torch.equal(seen[0]["clean_input_ids"], ids) and seen[0]["prompt_lengths"].tolist() == [3, 1]
+    assert loss.requires_grad and torch.isfinite(loss)
