@@ -41,6 +41,8 @@ import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from transformers.modeling_outputs import MaskedLMOutput
 
+from .data import IGNORE_INDEX
+
 __all__ = ["MASK_TOKEN", "CausalToDiffusion", "CommittedBlockCache", "add_mask_token", "block_ids", "clean_context",
            "diffusion_attention_mask"]
 
@@ -197,7 +199,7 @@ def clean_context(model: torch.nn.Module, input_ids: torch.Tensor, labels: torch
     """
     if not (getattr(model, "reads_prompt_lengths", False) and getattr(model, "block_size", None)):
         return {}
-    return {"clean_input_ids": input_ids, "prompt_lengths": (labels == -100).long().cumprod(1).sum(1)}
+    return {"clean_input_ids": input_ids, "prompt_lengths": (labels == IGNORE_INDEX).long().cumprod(1).sum(1)}
 
 
 def add_mask_token(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> int:
@@ -251,25 +253,25 @@ class CommittedBlockCache:
         rows = torch.arange(len(x), device=x.device)
         # with the shift, a block's first token is predicted at the column before it: a committed one
         self.first = model.causal_lm.get_output_embeddings()(out.last_hidden_state[rows, starts - 1])  # [R, V]
+        # the same at every step of the block: which cached columns each row has committed, the
+        # block's own columns, and the block's attention mask (the cache, then the model's blocks inside it)
+        self.committed = torch.arange(self.width, device=x.device)[None, :] < starts[:, None]  # [R, T]
+        self.columns = starts[:, None] + torch.arange(block_size, device=x.device)  # [R, b]
+        inner = torch.arange(block_size, device=x.device) // model.block_size
+        allowed = torch.cat([self.committed[:, None, :].expand(-1, block_size, -1),
+                             (inner[None, :] <= inner[:, None]).expand(len(x), block_size, block_size)], dim=2)
+        self.block_mask = _additive(allowed[:, None], dtype)
 
     def still_valid(self, x: torch.Tensor) -> bool:
         """Is every committed token as it was when the cache was built?"""
-        committed = torch.arange(self.width, device=x.device)[None, :] < self.starts[:, None]
-        return bool(((x[:, :self.width] == self.prefix) | ~committed).all())
+        return bool(((x[:, :self.width] == self.prefix) | ~self.committed).all())
 
     def block_logits(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(logits [R, b, V] of the current block's positions, their canvas columns [R, b])."""
-        b, inner_size = self.block_size, self.model.block_size
-        columns = self.starts[:, None] + torch.arange(b, device=x.device)  # [R, b]
-        inner = torch.arange(b, device=x.device) // inner_size  # the model's blocks inside the sampler's
-        committed = torch.arange(self.width, device=x.device)[None, :] < self.starts[:, None]  # [R, T]
-        allowed = torch.cat([committed[:, None, :].expand(-1, b, -1),
-                             (inner[None, :] <= inner[:, None]).expand(len(x), b, b)], dim=2)[:, None]
-        dtype = self.model.get_input_embeddings().weight.dtype
-        out = self.model.causal_lm.base_model(input_ids=x.gather(1, columns), attention_mask=_additive(allowed, dtype),
-                                              position_ids=columns, use_cache=True, **{self.cache_keyword: self.past})
-        self.past.crop(-b)  # the block is not committed yet: drop its keys and values again
+        out = self.model.causal_lm.base_model(input_ids=x.gather(1, self.columns), attention_mask=self.block_mask,
+                                              position_ids=self.columns, use_cache=True, **{self.cache_keyword: self.past})
+        self.past.crop(-self.block_size)  # the block is not committed yet: drop its keys and values again
         logits = self.model.causal_lm.get_output_embeddings()(out.last_hidden_state)
         if self.model.shift:
             logits = torch.cat([self.first[:, None], logits[:, :-1]], dim=1)
-        return logits, columns
+        return logits, self.columns

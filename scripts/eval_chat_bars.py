@@ -146,6 +146,11 @@ def pick_sampling(folder: str, dev_rows: list[dict], judge) -> SamplingConfig:
     teacher_rep3 = sum(repeated_ngram(r["answer"], 3) for r in dev_rows) / len(dev_rows)
     print(f"teacher on the dev half: repeated 3-grams {teacher_rep3:.1%} (n={len(dev)})", flush=True)
     scores: dict[str, dict] = {}
+
+    def as_record() -> dict[str, dict]:  # the scores as JSON: each setting's config as a dict
+        return {label: {k: v for k, v in row.items() if k != "config"} | {"config": dataclasses.asdict(row["config"])}
+                for label, row in scores.items()}
+
     # Resumable: every scored setting is saved at once, and a rerun on the same dev questions skips it.
     partial = Path(folder) / "sampling_pick.partial.json"
     done = json.loads(partial.read_text()) if partial.exists() else {}
@@ -170,8 +175,7 @@ def pick_sampling(folder: str, dev_rows: list[dict], judge) -> SamplingConfig:
                 "repeated_3gram": sum(repeated_ngram(r, 3) for r in replies) / len(replies),
                 "distinct_2": distinct_n(replies, 2), "seconds": seconds, "n": len(replies)}
         scores[label] = row
-        record = {k: {**v, "config": dataclasses.asdict(v["config"])} for k, v in scores.items()}
-        partial.write_text(json.dumps({"n_dev": len(dev), "scores": record}, indent=1) + "\n")
+        partial.write_text(json.dumps({"n_dev": len(dev), "scores": as_record()}, indent=1) + "\n")
         turns = f", clean by turn {row['conversation_clean']}" if in_conversations else ""
         print(f"{label}: clean {row['clean']:.2f}{turns}, relevance {row['relevance']:.3f}, repeated 3-grams "
               f"{row['repeated_3gram']:.1%}, distinct-2 {row['distinct_2']:.2f}, {seconds:.0f} s (n={row['n']})",
@@ -200,10 +204,8 @@ def pick_sampling(folder: str, dev_rows: list[dict], judge) -> SamplingConfig:
               in_conversations=True)
     chosen = best("with conversations")
     path = scores[chosen]["config"].save_pretrained(folder)
-    record = {label: {k: v for k, v in row.items() if k != "config"} | {"config": dataclasses.asdict(row["config"])}
-              for label, row in scores.items()}
     (Path(folder) / "sampling_pick.json").write_text(json.dumps({"teacher_repeated_3gram": teacher_rep3, "n_dev": len(dev),
-                                                                 "picked": chosen, "scores": record}, indent=1) + "\n")
+                                                                 "picked": chosen, "scores": as_record()}, indent=1) + "\n")
     partial.unlink(missing_ok=True)  # the whole record is in sampling_pick.json now
     print(f"picked {chosen}; wrote {path}")
     return scores[chosen]["config"]
