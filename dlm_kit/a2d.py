@@ -153,7 +153,16 @@ class CausalToDiffusion(torch.nn.Module):
         logits = self.causal_lm(input_ids=input_ids, attention_mask=additive, position_ids=position_ids, use_cache=False).logits
         if self.shift:  # position i's token was predicted at i - 1; position 0 has no prediction (never a target)
             logits = torch.cat([logits[:, :1], logits[:, :-1]], dim=1)
-        return MaskedLMOutput(logits=logits)
+        return MaskedLMOutput(logits=self.never_the_mask(logits))
+
+    def never_the_mask(self, logits: torch.Tensor) -> torch.Tensor:
+        """``logits`` with the mask token's set to the lowest value: it is never a prediction (MDLM's SUBS).
+
+        The confidences the sampler ranks are then over real tokens, and an output row tied to the
+        mask's input embedding (which fine-tuning moves) changes nothing.
+        """
+        mask = torch.tensor([self.config.mask_token_id], device=logits.device)
+        return logits.index_fill(-1, mask, torch.finfo(logits.dtype).min)
 
     def _with_clean_context(self, noisy: torch.Tensor, clean: torch.Tensor, attention_mask: torch.Tensor | None,
                             prompt_lengths: torch.Tensor | None) -> MaskedLMOutput:
@@ -185,7 +194,7 @@ class CausalToDiffusion(torch.nn.Module):
             from_noisy = torch.cat([logits[:, :1], logits[:, :-1]], dim=1)
             from_clean = torch.cat([clean_logits[:, :1], clean_logits[:, :-1]], dim=1)
             logits = torch.where(same_block[..., None], from_noisy, from_clean)
-        return MaskedLMOutput(logits=logits)
+        return MaskedLMOutput(logits=self.never_the_mask(logits))
 
 
 def clean_context(model: torch.nn.Module, input_ids: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -210,8 +219,12 @@ def add_mask_token(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -
     if tokenizer.mask_token_id is not None:
         return tokenizer.mask_token_id
     tokenizer.add_special_tokens({"mask_token": MASK_TOKEN})
-    if len(tokenizer) > model.get_input_embeddings().num_embeddings:
-        model.resize_token_embeddings(len(tokenizer), mean_resizing=True)
+    old_rows = model.get_input_embeddings().weight.shape[0]
+    if len(tokenizer) > old_rows:
+        model.resize_token_embeddings(len(tokenizer), mean_resizing=False)
+        weight = model.get_input_embeddings().weight
+        with torch.no_grad():  # exactly the mean (transformers' mean_resizing samples around it)
+            weight[old_rows:] = weight[:old_rows].mean(dim=0)
     return tokenizer.mask_token_id
 
 
@@ -274,4 +287,4 @@ class CommittedBlockCache:
         logits = self.model.causal_lm.get_output_embeddings()(out.last_hidden_state)
         if self.model.shift:
             logits = torch.cat([self.first[:, None], logits[:, :-1]], dim=1)
-        return logits, self.columns
+        return self.model.never_the_mask(logits), self.columns

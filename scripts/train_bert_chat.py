@@ -111,19 +111,12 @@ TRAINER_FILES = ("trainer_state.json", "scheduler.pt", "rng_state.pth", "trainin
 RUN_LOGS = ("loss_by_ratio.jsonl", "sittings.jsonl")  # the curve and the time of every sitting so far
 
 
-def export_checkpoint(run_dir: Path, dest: Path, tokenizer) -> Path:
-    """Write the newest checkpoint of ``run_dir`` as a committable folder: changed weights (float16) and Trainer state.
+def export_trainer_state(checkpoint: Path, run_dir: Path, dest: Path) -> None:
+    """Into ``dest``: the Trainer's files of ``checkpoint``, its optimizer without the moments, the run's logs, step.txt.
 
     The optimizer file keeps its parameter groups and drops its moments (2 floats per weight),
     so the folder is ~4x smaller than the checkpoint; the next sitting restarts Adam's averages.
     """
-    checkpoint = newest_checkpoint(run_dir)
-    if checkpoint is None:
-        raise SystemExit(f"--export: no checkpoint in {run_dir}; train first.")
-    model, _ = load_backbone(str(checkpoint))
-    if dest.exists():
-        shutil.rmtree(dest)
-    save_delta(model, tokenizer, dest, base="minilm")
     for name in TRAINER_FILES:
         if (checkpoint / name).exists():
             shutil.copy(checkpoint / name, dest / name)
@@ -134,17 +127,13 @@ def export_checkpoint(run_dir: Path, dest: Path, tokenizer) -> Path:
         if (run_dir / name).exists():
             shutil.copy(run_dir / name, dest / name)
     (dest / "step.txt").write_text(f"{checkpoint_step(checkpoint)}\n")
-    return dest
 
 
-def restore_checkpoint(src: Path, run_dir: Path) -> Path:
-    """Rebuild a Trainer checkpoint in ``run_dir`` from an exported folder (:func:`export_checkpoint`)."""
+def restore_trainer_state(src: Path, run_dir: Path) -> Path:
+    """A ``checkpoint-<step>`` folder in ``run_dir`` with the Trainer's files and logs of an exported ``src``; the weights are the caller's."""
     step = int((src / "step.txt").read_text())
     checkpoint = run_dir / f"checkpoint-{step}"
     checkpoint.mkdir(parents=True, exist_ok=True)
-    model, tokenizer = load_backbone(str(src))
-    model.save_pretrained(checkpoint)
-    tokenizer.save_pretrained(checkpoint)
     for name in (*TRAINER_FILES, "optimizer.pt"):
         if (src / name).exists():
             shutil.copy(src / name, checkpoint / name)
@@ -152,6 +141,28 @@ def restore_checkpoint(src: Path, run_dir: Path) -> Path:
         if (src / name).exists() and not (run_dir / name).exists():
             shutil.copy(src / name, run_dir / name)
     print(f"restored {checkpoint} from {src} (step {step}; Adam's moments restart)", flush=True)
+    return checkpoint
+
+
+def export_checkpoint(run_dir: Path, dest: Path, tokenizer) -> Path:
+    """Write the newest checkpoint of ``run_dir`` as a committable folder: changed weights (float16) and Trainer state."""
+    checkpoint = newest_checkpoint(run_dir)
+    if checkpoint is None:
+        raise SystemExit(f"--export: no checkpoint in {run_dir}; train first.")
+    model, _ = load_backbone(str(checkpoint))
+    if dest.exists():
+        shutil.rmtree(dest)
+    save_delta(model, tokenizer, dest, base="minilm")
+    export_trainer_state(checkpoint, run_dir, dest)
+    return dest
+
+
+def restore_checkpoint(src: Path, run_dir: Path) -> Path:
+    """Rebuild a Trainer checkpoint in ``run_dir`` from an exported folder (:func:`export_checkpoint`)."""
+    checkpoint = restore_trainer_state(src, run_dir)
+    model, tokenizer = load_backbone(str(src))
+    model.save_pretrained(checkpoint)
+    tokenizer.save_pretrained(checkpoint)
     return checkpoint
 
 

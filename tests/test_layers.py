@@ -22,7 +22,7 @@ LAYERS = [
     ["corpora", "english_prompts", "teacher_topics", "teacher_prompts", "judges"],  # raw text, prompts, the offline teacher / judge
     ["english", "teacher_data", "data"],  # instruction data, and text → tokens
     ["chat_format"],  # the template, tokenizer preparation, prompts, where an answer ends
-    ["deltas", "backbones", "heads", "positions", "masking", "layerwise", "a2d"],  # the model and its forward pass
+    ["deltas", "backbones", "heads", "positions", "masking", "layerwise", "a2d", "a2d_adapter"],  # the model and its forward pass
     ["sampler_steps", "canvas", "denoiser", "sampling_config", "sampling"],  # the block-diffusion sampler: step pieces, canvas, model, loop
     ["likelihood", "train_checks", "training"],  # scoring and training
     ["chat", "widgets", "plots", "baselines"],  # the applications
