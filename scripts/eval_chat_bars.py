@@ -1,6 +1,7 @@
 """Does bert-chat chat? The bars of issue 19, through the plain user path, beside the teacher.
 
     OMP_NUM_THREADS=2 python scripts/eval_chat_bars.py --systems bert-chat bert-chat-mlm   # ~10 min on 2 cores
+    OMP_NUM_THREADS=2 python scripts/eval_chat_bars.py --systems bert-chat-mlm --keep   # measure one again, keep the others
     OMP_NUM_THREADS=2 python scripts/eval_chat_bars.py --pick_sampling runs/bert-chat/bert-chat  # choose its settings
 
 Questions (none ever trained on): the held-out topics of :func:`dlm_kit.teacher_data.load_teacher_chat`,
@@ -211,12 +212,28 @@ def pick_sampling(folder: str, dev_rows: list[dict], judge) -> SamplingConfig:
     return scores[chosen]["config"]
 
 
+TEACHER = "teacher (SmolLM2-135M-Instruct)"
+
+
+def kept_rows(output: Path, questions: list[str], facts: list[dict], systems: list[str]) -> list[dict]:
+    """The rows of an earlier ``output`` on the same questions, except the systems measured again (``--keep``)."""
+    if not output.exists():
+        return []
+    earlier = json.loads(output.read_text())
+    if earlier["questions"] != questions or earlier["facts"] != facts:
+        raise SystemExit(f"--keep: {output} holds other questions; rerun without --keep to measure every system.")
+    again = {Path(system).name for system in systems}
+    return [row for row in earlier["results"] if row["system"] not in again]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--systems", nargs="*", default=["bert-chat", "bert-chat-mlm"], help="kit names or folders")
     parser.add_argument("--n_test", type=int, default=200)
     parser.add_argument("--n_dev", type=int, default=100)
     parser.add_argument("--output", default=None, help="default: <models_dir>/bert-chat/bars.json")
+    parser.add_argument("--keep", action="store_true", help="keep the rows of --output (same questions) for the teacher and "
+                                                            "every system not listed in --systems; measure only those")
     parser.add_argument("--pick_sampling", default=None, help="a model folder: score sampler settings on the dev half, "
                                                              "write the best as its sampling_config.json")
     args = parser.parse_args()
@@ -231,10 +248,13 @@ def main() -> None:
     questions = [r["messages"][0]["content"] for r in sets["test"]]
     facts = simple_facts()
     fact_questions = [f["question"] for f in facts]
-    results = []
-    teacher_facts = [a for a, _ in teacher_answer_batch(judge, fact_questions)]
-    results.append(measure("teacher (SmolLM2-135M-Instruct)", questions, [r["answer"] for r in sets["test"]], facts,
-                           teacher_facts, judge))
+    output = Path(args.output or MODELS_DIR / "bert-chat" / "bars.json")
+    kept = kept_rows(output, questions, facts, args.systems) if args.keep else []
+    results = kept if any(r["system"] == TEACHER for r in kept) else []
+    if not results:
+        teacher_facts = [a for a, _ in teacher_answer_batch(judge, fact_questions)]
+        results.append(measure(TEACHER, questions, [r["answer"] for r in sets["test"]], facts, teacher_facts, judge))
+        results += kept
     for system in args.systems:
         folder = system if Path(system).exists() else str(MODELS_DIR / system)
         model, tok = load_backbone(folder)
@@ -260,7 +280,6 @@ def main() -> None:
         d = paired_difference(by_name["bert-chat"]["relevance_per_question"], by_name["bert-chat-mlm"]["relevance_per_question"])
         comparisons["relevance: bert-chat - bert-chat-mlm"] = d
         print(f"relevance, bert-chat - bert-chat-mlm: {d[0]:+.2f} [{d[1]:+.2f}, {d[2]:+.2f}]")
-    output = Path(args.output or MODELS_DIR / "bert-chat" / "bars.json")
     output.write_text(json.dumps({"questions": questions, "facts": facts, "bars": BARS, "results": results,
                                   "comparisons": comparisons}, indent=0) + "\n")
     print(f"wrote {output}")

@@ -48,3 +48,15 @@ def test_a_rerun_skips_the_settings_scored_before_the_interruption(monkeypatch, 
     resumed, whole = (json.loads((d / "sampling_pick.json").read_text()) for d in (tmp_path, tmp_path / "uninterrupted"))
     assert resumed["picked"] == whole["picked"] and resumed["scores"].keys() == whole["scores"].keys()
     assert not (tmp_path / "sampling_pick.partial.json").exists() and picked.max_new_tokens == 64
+
+
+def test_keep_reuses_the_other_systems_rows_and_refuses_other_questions(monkeypatch, tmp_path):
+    module = _bars_script(monkeypatch, [])
+    output = tmp_path / "bars.json"
+    rows = [{"system": module.TEACHER}, {"system": "bert-chat"}, {"system": "bert-chat-mlm"}]
+    output.write_text(json.dumps({"questions": ["q1", "q2"], "facts": [{"question": "f"}], "results": rows}))
+    kept = module.kept_rows(output, ["q1", "q2"], [{"question": "f"}], ["models/bert-chat-mlm"])
+    assert [r["system"] for r in kept] == [module.TEACHER, "bert-chat"]  # the listed system is measured again
+    assert module.kept_rows(tmp_path / "none.json", ["q1"], [], ["bert-chat"]) == []
+    with pytest.raises(SystemExit, match="other questions"):
+        module.kept_rows(output, ["q1", "q3"], [{"question": "f"}], ["bert-chat"])
