@@ -186,15 +186,16 @@ class CausalToDiffusion(torch.nn.Module):
             real = attention_mask.to(torch.bool).repeat(1, 2)
             allowed = (allowed & real[:, None, None, :]) | torch.eye(2 * length, dtype=torch.bool, device=noisy.device)
         positions = torch.arange(length, device=noisy.device).repeat(2).expand(batch, 2 * length)
-        out = self.causal_lm(input_ids=torch.cat([noisy, clean], dim=1), position_ids=positions, use_cache=False,
-                             attention_mask=_additive(allowed, self.get_input_embeddings().weight.dtype)).logits
-        logits, clean_logits = out[:, :length], out[:, length:]
+        hidden = self.causal_lm.base_model(input_ids=torch.cat([noisy, clean], dim=1), position_ids=positions, use_cache=False,
+                                           attention_mask=_additive(allowed, self.get_input_embeddings().weight.dtype))[0]
+        hidden, clean_hidden = hidden[:, :length], hidden[:, length:]
         if self.shift:  # position i from i - 1: inside a block the noisy copy's, across a block boundary the clean one's
             same_block = torch.cat([torch.zeros_like(blocks[:, :1], dtype=torch.bool), blocks[:, 1:] == blocks[:, :-1]], 1)
-            from_noisy = torch.cat([logits[:, :1], logits[:, :-1]], dim=1)
-            from_clean = torch.cat([clean_logits[:, :1], clean_logits[:, :-1]], dim=1)
-            logits = torch.where(same_block[..., None], from_noisy, from_clean)
-        return MaskedLMOutput(logits=self.never_the_mask(logits))
+            from_noisy = torch.cat([hidden[:, :1], hidden[:, :-1]], dim=1)
+            from_clean = torch.cat([clean_hidden[:, :1], clean_hidden[:, :-1]], dim=1)
+            hidden = torch.where(same_block[..., None], from_noisy, from_clean)
+        # the output layer on the L positions that are predicted, not on all 2L (it is a fifth of SmolLM2's compute)
+        return MaskedLMOutput(logits=self.never_the_mask(self.causal_lm.get_output_embeddings()(hidden)))
 
 
 def clean_context(model: torch.nn.Module, input_ids: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
