@@ -79,7 +79,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models_dir", default=str(MODELS_DIR))
     parser.add_argument("--output", default=None, help="default: <models_dir>/bert-chat/eval.json")
-    parser.add_argument("--limit", type=int, default=None, help="questions per family (toy runs)")
+    parser.add_argument("--limit", type=int, default=None, help="questions per family, and 16 held-out rows for the loss (toy runs)")
     parser.add_argument("--relevance_only", action="store_true", help="only add the judge score given another question to --output")
     parser.add_argument("--systems", nargs="*", default=None, help="evaluate only these (names of SYSTEMS); others already in --output are kept")
     args = parser.parse_args()
@@ -145,7 +145,8 @@ def main() -> None:
             "judge_words_shuffled": judge_open(questions, [shuffle_words(r) for r in replies], open_, judge),
             "generation_seconds": round(seconds, 1),
         }
-        held_out = tokenize_chat_dataset(test.select(range(0, len(test), 2)), tokenizer)  # every family
+        every = 2 if args.limit is None else max(2, len(test) // 16)  # a toy run (--limit) scores 16 rows
+        held_out = tokenize_chat_dataset(test.select(range(0, len(test), every)), tokenizer)  # every family
         losses = loss_at_mask_ratios(model, held_out, ratios=RATIOS, mask_token_id=tokenizer.mask_token_id,
                                      collate_fn=SFTCollator(tokenizer, pad_policy="single_eos"), batch_size=32)
         record["loss_by_mask_ratio"][name] = {str(r): round(v, 4) for r, v in losses.items()}

@@ -181,7 +181,7 @@ def main() -> None:
     parser.add_argument("--top_layers", type=int, default=3)
     parser.add_argument("--eval_every", type=int, default=200)
     parser.add_argument("--save_steps", type=int, default=200)
-    parser.add_argument("--limit", type=int, default=None, help="use only this many training rows (toy runs, tests)")
+    parser.add_argument("--limit", type=int, default=None, help="use only this many training rows, and 8 held-out ones (toy runs, tests)")
     parser.add_argument("--data", choices=["english", "teacher"], default="english",
                         help="sft: the 2,059 open answers + Wikipedia families (english) or the ~20K teacher answers (teacher)")
     parser.add_argument("--answer_length", type=int, default=None, help="sft: pad each answer with trained EOS to this canvas")
@@ -240,7 +240,8 @@ def main() -> None:
             train_rows = add_earlier_turns(train_rows, fraction=args.earlier_turns, refer=args.refer_back, seed=args.seed)
         train_set = tokenize_chat_dataset(train_rows, tokenizer, max_length=256)
         test = data["test"]
-        held_out = tokenize_chat_dataset(test.select(range(0, len(test), max(1, len(test) // 64))), tokenizer)  # every family
+        rows = 64 if args.limit is None else 8  # a toy run (--limit) scores 8
+        held_out = tokenize_chat_dataset(test.select(range(0, len(test), max(1, len(test) // rows))), tokenizer)  # every family
         collate_fn = SFTCollator(tokenizer, answer_length=args.answer_length)
     else:
         corpus = load_text_corpus("gensim-wikipedia")
@@ -248,7 +249,7 @@ def main() -> None:
             corpus = corpus.select(range(min(args.limit, len(corpus))))
         train_set = group_texts(corpus, tokenizer, seq_length=args.seq_length)
         held_out = group_texts(load_text_corpus("gensim-wikipedia", split="validation"), tokenizer, seq_length=args.seq_length)
-        held_out = held_out.select(range(min(64, len(held_out))))
+        held_out = held_out.select(range(min(64 if args.limit is None else 8, len(held_out))))
     run_dir.mkdir(parents=True, exist_ok=True)
     # held-out loss on the answer tokens and one EOS (not the padding), so runs with other padding compare
     score_collate = SFTCollator(tokenizer, pad_policy="single_eos") if args.stage == "sft" else None

@@ -83,7 +83,7 @@ def main() -> None:
     parser.add_argument("--save_steps", type=int, default=25)
     parser.add_argument("--eval_every", type=int, default=100, help="held-out loss by mask ratio every this many steps")
     parser.add_argument("--earlier_turns", type=float, default=0.3, help="fraction of rows given 1-2 earlier exchanges")
-    parser.add_argument("--limit", type=int, default=None, help="use only this many training rows (toy runs, tests)")
+    parser.add_argument("--limit", type=int, default=None, help="use only this many training rows, and 8 held-out ones (toy runs, tests)")
     parser.add_argument("--models_dir", default="models")
     parser.add_argument("--runs_dir", default="runs/smollm2-diffusion")
     parser.add_argument("--checkpoints_dir", default="checkpoints", help="--export writes / a rerun restores <dir>/<name>")
@@ -108,7 +108,8 @@ def main() -> None:
         rows = add_earlier_turns(rows, fraction=args.earlier_turns, seed=args.seed)
     train_set = tokenize_chat_dataset(rows, tokenizer, max_length=256)
     test = data["test"]
-    held_out = tokenize_chat_dataset(test.select(range(0, len(test), max(1, len(test) // 64))), tokenizer)
+    rows = 64 if args.limit is None else 8  # a toy run (--limit) scores 8
+    held_out = tokenize_chat_dataset(test.select(range(0, len(test), max(1, len(test) // rows))), tokenizer)
     run_dir.mkdir(parents=True, exist_ok=True)
     score_collate = SFTCollator(tokenizer, pad_policy="single_eos")  # the answer and one end token
     by_ratio = LossByRatio(held_out, tokenizer.mask_token_id, args.eval_every, score_collate,
