@@ -190,11 +190,13 @@ def pick_sampling(folder: str, dev_rows: list[dict], judge) -> SamplingConfig:
         pool = eligible or clean_ones or pool_all
         return max(pool, key=lambda k: (round(pool[k]["relevance"], 2), -pool[k]["seconds"]))
 
+    # a block-causal conversion (dlm_kit.a2d) writes the same tokens faster with the exact cache of committed blocks
+    cache = "blocks" if getattr(model, "block_size", None) else "none"
     for b in (8, 16, 32, 64):
         for k in (1, 2):
             for minimum in (0, 8):  # a large block's clean rate rests on not ending at once: judge them together
                 score(f"blocks of {b}, {k} token(s)/step" + (f", minimum {minimum} tokens" if minimum else ""),
-                      SamplingConfig(max_new_tokens=64, block_size=b, steps=64 // k, min_new_tokens=minimum))
+                      SamplingConfig(max_new_tokens=64, block_size=b, steps=64 // k, min_new_tokens=minimum, cache=cache))
     layout = scores[best()]["config"]
     for penalty in (1.1, 1.25, 1.5):
         score(f"blocks of {layout.block_size}, {64 // layout.steps} token(s)/step, minimum {layout.min_new_tokens} "
