@@ -135,11 +135,37 @@ def can_and_cannot(name: str, bars: dict, models: Path) -> list[str]:
     return lines
 
 
+def pick_fallback_note(pick: dict) -> str:
+    """What the card adds when no sampler setting met the pick's rule: the rule's fallback, and the least repetitive settings."""
+    scores = pick["scores"]
+    eligible = [v for v in scores.values() if v["clean"] >= 0.95 and v["repeated_3gram"] <= pick["teacher_repeated_3gram"]
+                and v["distinct_2"] >= 0.6]
+    if eligible:
+        return ""
+    least = sorted(scores.items(), key=lambda kv: (kv[1]["repeated_3gram"], -kv[1]["relevance"]))[:2]
+    shown = "; ".join(f"{label}: {100 * v['repeated_3gram']:.0f} % repeated 3-grams, distinct-2 {v['distinct_2']:.2f}, "
+                      f"relevance {v['relevance']:.2f}" for label, v in least)
+    return (f". **No setting met that rule** (of {len(scores)} scored), so by the rule's fallback the most relevant "
+            f"≥ 95 %-clean setting was chosen, loops included; the least repetitive settings were {shown}")
+
+
+def tokens_seen(sittings: list[dict]) -> tuple[float, str]:
+    """Unpadded tokens trained on over ``sittings``, and a note when some were estimated rather than logged."""
+    measured = [s for s in sittings if "tokens_per_second" in s]
+    per_step = (sum(s["tokens_per_second"] * 60 * s["minutes_this_run"] for s in measured)
+                / sum(s["steps_this_run"] for s in measured))
+    # a sitting whose log row was rebuilt by hand has no rate: its tokens are its steps at the measured tokens per step
+    tokens = sum(s["tokens_per_second"] * 60 * s["minutes_this_run"] if s in measured else per_step * s["steps_this_run"]
+                 for s in sittings)
+    estimated = " (estimated from the tokens per step of the sittings that logged their rate)" if len(measured) < len(sittings) else ""
+    return tokens, estimated
+
+
 def stage_two_lines(turns: dict, objective: str) -> list[str]:
     """The card's account of stage 2 (conversations), from ``training_turns.json``."""
     sittings = turns.get("sittings") or [turns]  # the same sums as stage 1's, over every sitting
     minutes = sum(s["minutes_this_run"] for s in sittings)
-    tokens = sum(s["tokens_per_second"] * 60 * s["minutes_this_run"] for s in sittings)
+    tokens, estimated = tokens_seen(sittings)
     return [
         "### Stage 2: conversations",
         "",
@@ -156,7 +182,7 @@ def stage_two_lines(turns: dict, objective: str) -> list[str]:
         f"- lr {turns['learning_rate']} (a third of stage 1's peak: a continuation, not a restart), "
         f"{100 * turns.get('warmup_ratio', 0.05):.0f} % warm-up and decay, rows of similar length batched together;",
         f"- compute: {minutes:.0f} minutes on {turns.get('threads', 2)} CPU threads ({minutes * turns.get('threads', 2) / 60:.1f} "
-        f"CPU-hours), {tokens / 1e6:.1f} M unpadded tokens.",
+        f"CPU-hours), {tokens / 1e6:.1f} M unpadded tokens{estimated}.",
         "",
     ]
 
@@ -180,7 +206,7 @@ def teacher_recipe_card(name: str, models: Path) -> str:
     sittings = training.get("sittings", [])
     minutes = sum(s["minutes_this_run"] for s in sittings) or training["minutes_this_run"]
     threads = max((s.get("threads", 2) for s in sittings), default=2)
-    tokens = sum(s["tokens_per_second"] * 60 * s["minutes_this_run"] for s in sittings)
+    tokens, estimated = tokens_seen(sittings)
     history = training["loss_by_mask_ratio"]
     turns_path = models / name / "training_turns.json"
     turns = json.loads(turns_path.read_text()) if turns_path.exists() else None
@@ -255,7 +281,8 @@ def teacher_recipe_card(name: str, models: Path) -> str:
         card += ["## Sampler settings", "", f"`sampling_config.json`: {described}, chosen by `scripts/eval_chat_bars.py "
                  f"--pick_sampling` on {pick['n_dev']} dev questions (held-out topics, not the test half): the most relevant setting "
                  "whose answers are ≥ 95 % clean, repeat no more than the teacher's own dev answers "
-                 f"({100 * pick['teacher_repeated_3gram']:.0f} % with a repeated 3-gram) and have distinct-2 ≥ 0.6.", ""]
+                 f"({100 * pick['teacher_repeated_3gram']:.0f} % with a repeated 3-gram) and have distinct-2 ≥ 0.6"
+                 + pick_fallback_note(pick) + ".", ""]
         rounds = {k: v for k, v in pick["scores"].items() if "conversation_clean" in v}
         if rounds:  # the minimum answer length, judged on single questions and three-turn conversations
             card += ["The last round chose the minimum answer length (`min_new_tokens`: the answer's first tokens may not be "
