@@ -41,6 +41,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from .a2d import CausalToDiffusion, add_mask_token
 from .judges import load_smollm2
+from .paths import hub_unreachable
 from .quiet import quiet
 
 if TYPE_CHECKING:  # peft is imported where it is used: `import dlm_kit` stays light
@@ -62,9 +63,9 @@ def load_causal_lm(base: str) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]
         return load_smollm2()
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    if not Path(base).is_dir() and os.environ.get("HF_HUB_OFFLINE") == "1":
-        raise FileNotFoundError(f"base={base!r} is not a local folder and the hub is offline (HF_HUB_OFFLINE=1); "
-                                f"use {SMOLLM2!r}, a folder with a saved causal LM, or go online.")
+    if not Path(base).is_dir() and hub_unreachable(base):
+        raise FileNotFoundError(f"base={base!r} is not a local folder, nor in the hub cache, and the hub is offline "
+                                f"(HF_HUB_OFFLINE is set); use {SMOLLM2!r}, a folder with a saved causal LM, or go online.")
     with quiet():  # no weight-loading bar
         model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
     return model.eval(), AutoTokenizer.from_pretrained(base)

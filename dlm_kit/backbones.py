@@ -53,7 +53,7 @@ from safetensors import SafetensorError
 from transformers import (AutoConfig, AutoModelForMaskedLM, AutoTokenizer, BertConfig, ModernBertConfig, PretrainedConfig,
                           PreTrainedModel, PreTrainedTokenizerBase, PreTrainedTokenizerFast, RobertaConfig)
 
-from .paths import ASSETS_DIR, MODELS_DIR, SAMPLING_CONFIG_FILE, cache_dir, models_dir  # MODELS_DIR, SAMPLING_CONFIG_FILE: re-exported
+from .paths import ASSETS_DIR, MODELS_DIR, SAMPLING_CONFIG_FILE, cache_dir, hub_unreachable, models_dir  # MODELS_DIR, SAMPLING_CONFIG_FILE: re-exported
 from .chat_format import (  # re-exported: the chat format's old home
     CHAT_TAGS,
     CHAT_TEMPLATE,
@@ -348,23 +348,13 @@ def _check_local_or_hub(name_or_path: str) -> None:
     first = Path(name_or_path).parts[0] if Path(name_or_path).parts else ""
     looks_local = (path.is_absolute() or name_or_path.startswith((".", "~")) or name_or_path.count("/") > 1
                    or (name_or_path.count("/") == 1 and Path(first).is_dir()))
-    offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes") and not _in_hub_cache(name_or_path)
+    offline = hub_unreachable(name_or_path)
     if looks_local or close or offline:
         raise FileNotFoundError(
             f"No folder {name_or_path!r} ({path.resolve()} does not exist) and no kit model of that name.{hint} "
             f"Kit models: {', '.join(kit)}; a folder a training run wrote (its output_dir); or a hub id such as "
             "'answerdotai/ModernBERT-base', which needs internet" + (" (HF_HUB_OFFLINE is set)." if offline else ".")
         )
-
-
-def _in_hub_cache(repo_id: str) -> bool:
-    """Whether a hub id's config is in the local Hugging Face cache (usable offline)."""
-    try:
-        from huggingface_hub import try_to_load_from_cache
-
-        return isinstance(try_to_load_from_cache(repo_id, "config.json"), str)
-    except Exception:  # not a valid repo id
-        return False
 
 
 def _from_pretrained_quietly(

@@ -28,6 +28,7 @@ __all__ = [
     "shipped_dir",
     "models_dir",
     "cache_dir",
+    "hub_unreachable",
 ]
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -81,3 +82,25 @@ def cache_dir() -> Path:
     Holds retrained tokenizers, the dequantised SmolLM2 judge and the smoke stand-ins.
     """
     return Path(os.environ.get("DLM_KIT_CACHE", Path.home() / ".cache" / "dlm_kit")).expanduser()
+
+
+def hub_unreachable(repo_id: str) -> bool:
+    """Whether loading the hub id ``repo_id`` must fail: ``HF_HUB_OFFLINE`` is set and it is not in the local hub cache.
+
+    One check for every loader of the kit (masked LMs in ``backbones``, causal LMs in ``a2d_adapter``),
+    so each can say at once what to pass instead of waiting on the hub client's network retries.
+
+    >>> import os; os.environ["HF_HUB_OFFLINE"] = "1"
+    >>> hub_unreachable("no-such-namespace/no-such-model")
+    True
+    >>> del os.environ["HF_HUB_OFFLINE"]; hub_unreachable("no-such-namespace/no-such-model")
+    False
+    """
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() not in ("1", "true", "yes"):
+        return False
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        return not isinstance(try_to_load_from_cache(repo_id, "config.json"), str)
+    except Exception:  # not a valid repo id: nothing in the cache either
+        return True

@@ -89,6 +89,12 @@ def test_a_mismatched_base_is_refused(causal_folder, tmp_path):
         load_adapter(tmp_path)
 
 
+def test_an_unreachable_base_fails_at_once_saying_what_to_pass(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # a hub id not in the local cache cannot load: say so, no network retries
+    with pytest.raises(FileNotFoundError, match="smollm2-135m-instruct"):
+        convert("no-such-namespace/no-such-causal-lm", block_size=4)
+
+
 @pytest.mark.slow
 def test_the_recipe_stops_exports_and_resumes_in_a_fresh_sitting(causal_folder, tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
