@@ -39,6 +39,13 @@ from dlm_kit.teacher_data import distinct_n, keyword_correct, load_teacher_chat,
 BARS = {"clean": 0.95, "distinct_2": 0.6, "relevance": 0.8, "facts": 0.40}
 
 
+def eligible(scores: dict, teacher_repeated_3gram: float) -> bool:
+    """The sampler pick's rule for one setting's scores: >= 95 % clean, word 3-grams repeated no more
+    often than in the teacher's own dev answers, distinct-2 >= 0.6 (the bars' definitions)."""
+    return (scores["clean"] >= BARS["clean"] and scores["repeated_3gram"] <= teacher_repeated_3gram
+            and scores["distinct_2"] >= BARS["distinct_2"])
+
+
 def question_sets(n_test: int, n_dev: int, seed: int = 0) -> dict[str, list[str]]:
     """Held-out questions by topic halves (dev / test), at most one question per topic first, seeded."""
     import random
@@ -185,9 +192,8 @@ def pick_sampling(folder: str, dev_rows: list[dict], judge) -> SamplingConfig:
     def best(prefix: str = "") -> str:
         pool_all = {k: v for k, v in scores.items() if k.startswith(prefix)}
         clean_ones = {k: v for k, v in pool_all.items() if v["clean"] >= BARS["clean"]}
-        eligible = {k: v for k, v in clean_ones.items()
-                    if v["repeated_3gram"] <= teacher_rep3 and v["distinct_2"] >= BARS["distinct_2"]}
-        pool = eligible or clean_ones or pool_all
+        passing = {k: v for k, v in clean_ones.items() if eligible(v, teacher_rep3)}
+        pool = passing or clean_ones or pool_all
         return max(pool, key=lambda k: (round(pool[k]["relevance"], 2), -pool[k]["seconds"]))
 
     # a block-causal conversion (dlm_kit.a2d) writes the same tokens faster with the exact cache of committed blocks

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from eval_chat_bars import eligible  # scripts/ is on sys.path: the pick's own rule
+
 from dlm_kit.english import summarize_english_eval
 
 MODELS = Path("models")
@@ -138,9 +140,7 @@ def can_and_cannot(name: str, bars: dict, models: Path) -> list[str]:
 def pick_fallback_note(pick: dict) -> str:
     """What the card adds when no sampler setting met the pick's rule: the rule's fallback, and the least repetitive settings."""
     scores = pick["scores"]
-    eligible = [v for v in scores.values() if v["clean"] >= 0.95 and v["repeated_3gram"] <= pick["teacher_repeated_3gram"]
-                and v["distinct_2"] >= 0.6]
-    if eligible:
+    if any(eligible(v, pick["teacher_repeated_3gram"]) for v in scores.values()):
         return ""
     least = sorted(scores.items(), key=lambda kv: (kv[1]["repeated_3gram"], -kv[1]["relevance"]))[:2]
     shown = "; ".join(f"{label}: {100 * v['repeated_3gram']:.0f} % repeated 3-grams, distinct-2 {v['distinct_2']:.2f}, "
