@@ -230,13 +230,19 @@ def add_mask_token(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -
 
 
 class CommittedBlockCache:
-    """The exact key-value cache of a block-causal canvas: the prompt and the committed blocks, computed once per block.
+    """The exact key-value cache of a block-causal canvas: the prompt and the committed blocks, each computed once.
 
     With blocks counted from the answer start (:func:`diffusion_attention_mask` with ``prompt_lengths``),
     nothing before a block attends to it, so the keys and values of everything before it are final
-    when the block starts (BD3LM's cache). Built once per block from the canvas; each step then runs
-    only the block being written, attending to the cache, and gives the full forward's logits there
-    (the same tokens in float64, tested). The sampler uses it with ``cache="blocks"``.
+    when the block starts (BD3LM's cache). Built once from the canvas (the prompt); each step then
+    runs only the block being written, attending to the cache, and gives the full forward's logits
+    there (the same tokens in float64, tested); when the block is done, :meth:`advance` appends its
+    keys and values with one forward of that block alone (as a KV-cached causal LM appends a token),
+    so no prefix is computed twice. The sampler uses it with ``cache="blocks"``.
+
+    Rows may have different prompt lengths, so the cache is laid out by canvas column: row r's
+    committed part is its columns before ``starts[r]``; the columns after it hold keys nobody
+    attends to (the attention mask hides them) until its blocks are written there.
 
     Args:
         model: a block-causal :class:`CausalToDiffusion`.
@@ -252,40 +258,78 @@ class CommittedBlockCache:
         if model.block_size is None or block_size % model.block_size:
             raise ValueError(f"cache='blocks' needs a block-causal model whose block size ({model.block_size}) divides the "
                              f"sampler's block_size={block_size}; convert with block_size={block_size} (or a divisor).")
-        self.model, self.block_size, self.starts = model, block_size, starts
+        self.model, self.block_size = model, block_size
         self.width = int(starts.max())  # columns cached: every row's committed part fits
-        self.prefix = x[:, :self.width].clone()
-        base, dtype = model.causal_lm.base_model, model.get_input_embeddings().weight.dtype
+        base, self.dtype = model.causal_lm.base_model, model.get_input_embeddings().weight.dtype
         allowed = diffusion_attention_mask(self.width, block_size=model.block_size, prompt_lengths=prompt_lengths,
                                            padding_mask=None if attention_mask is None else attention_mask[:, :self.width],
                                            device=x.device).expand(len(x), 1, self.width, self.width)
         positions = torch.arange(self.width, device=x.device).expand(len(x), self.width)
-        out = base(input_ids=self.prefix, attention_mask=_additive(allowed, dtype), position_ids=positions, use_cache=True)
+        out = base(input_ids=x[:, :self.width], attention_mask=_additive(allowed, self.dtype), position_ids=positions,
+                   use_cache=True)
         self.past = getattr(out, "cache", None) or out.past_key_values
         # Hugging Face renamed the forward's `past_key_values` to `cache` within 5.x: use the model's own name
         self.cache_keyword = "cache" if "cache" in inspect.signature(base.forward).parameters else "past_key_values"
         rows = torch.arange(len(x), device=x.device)
-        # with the shift, a block's first token is predicted at the column before it: a committed one
-        self.first = model.causal_lm.get_output_embeddings()(out.last_hidden_state[rows, starts - 1])  # [R, V]
-        # the same at every step of the block: which cached columns each row has committed, the
-        # block's own columns, and the block's attention mask (the cache, then the model's blocks inside it)
+        self._at_block(x, starts, out.last_hidden_state[rows, starts - 1])
+
+    def _at_block(self, x: torch.Tensor, starts: torch.Tensor, before: torch.Tensor) -> None:
+        """What every step of the block starting at ``starts`` [R] shares; ``before`` [R, H]: the hidden state of
+        each row's column before it (with the shift, the block's first token is predicted there: a committed one)."""
+        self.starts, self.prefix = starts, x[:, :self.width].clone()
+        self.first = self.model.causal_lm.get_output_embeddings()(before)  # [R, V]
         self.committed = torch.arange(self.width, device=x.device)[None, :] < starts[:, None]  # [R, T]
-        self.columns = starts[:, None] + torch.arange(block_size, device=x.device)  # [R, b]
-        inner = torch.arange(block_size, device=x.device) // model.block_size
-        allowed = torch.cat([self.committed[:, None, :].expand(-1, block_size, -1),
-                             (inner[None, :] <= inner[:, None]).expand(len(x), block_size, block_size)], dim=2)
-        self.block_mask = _additive(allowed[:, None], dtype)
+        self.columns = starts[:, None] + torch.arange(self.block_size, device=x.device)  # [R, b]
+        # the block's attention mask: the committed cache, then the model's blocks inside the sampler's
+        inner = torch.arange(self.block_size, device=x.device) // self.model.block_size
+        allowed = torch.cat([self.committed[:, None, :].expand(-1, self.block_size, -1),
+                             (inner[None, :] <= inner[:, None]).expand(len(x), self.block_size, self.block_size)], dim=2)
+        self.block_mask = _additive(allowed[:, None], self.dtype)
 
     def still_valid(self, x: torch.Tensor) -> bool:
         """Is every committed token as it was when the cache was built?"""
         return bool(((x[:, :self.width] == self.prefix) | ~self.committed).all())
 
+    def _block_forward(self, x: torch.Tensor):
+        return self.model.causal_lm.base_model(input_ids=x.gather(1, self.columns), attention_mask=self.block_mask,
+                                               position_ids=self.columns, use_cache=True, **{self.cache_keyword: self.past})
+
     def block_logits(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(logits [R, b, V] of the current block's positions, their canvas columns [R, b])."""
-        out = self.model.causal_lm.base_model(input_ids=x.gather(1, self.columns), attention_mask=self.block_mask,
-                                              position_ids=self.columns, use_cache=True, **{self.cache_keyword: self.past})
+        out = self._block_forward(x)
         self.past.crop(-self.block_size)  # the block is not committed yet: drop its keys and values again
         logits = self.model.causal_lm.get_output_embeddings()(out.last_hidden_state)
         if self.model.shift:
             logits = torch.cat([self.first[:, None], logits[:, :-1]], dim=1)
         return self.model.never_the_mask(logits), self.columns
+
+    def advance(self, x: torch.Tensor) -> None:
+        """The current block is written in ``x``: commit it (one forward of the block) and move to the next.
+
+        The forward appends the block's keys and values after the cache's last column; each row's
+        belong at its own block's columns, so they are moved there (for the row with the longest
+        prompt that is where they already are)."""
+        b, old_width = self.block_size, self.width
+        out = self._block_forward(x)
+        self.width += b  # every row moves on by one block, the longest prompt's row too
+        at = (self.starts[:, None] + torch.arange(b, device=x.device))[:, None, :, None]  # [R, 1, b, 1]
+        for layer in _cache_layers(self.past):
+            for name in ("keys", "values"):
+                kv = getattr(layer, name)  # [R, heads, old_width + b, head_dim]
+                setattr(layer, name, kv.scatter(2, at.expand(-1, kv.shape[1], -1, kv.shape[3]), kv[:, :, old_width:]))
+        self._at_block(x, self.starts + b, out.last_hidden_state[:, -1])
+
+    def keep_rows(self, kept: torch.Tensor) -> None:
+        """Only the rows ``kept`` (indices) go on: the others leave the cache too."""
+        self.past.batch_select_indices(kept)
+        self.starts, self.prefix, self.first = self.starts[kept], self.prefix[kept], self.first[kept]
+        self.committed, self.columns, self.block_mask = self.committed[kept], self.columns[kept], self.block_mask[kept]
+
+
+def _cache_layers(past) -> list:
+    """The per-layer key/value holders of a Hugging Face cache (``.keys`` / ``.values`` [R, heads, T, head_dim])."""
+    layers = getattr(getattr(past, "self_attention_cache", past), "layers", None)
+    if layers is None:
+        raise TypeError(f"{type(past).__name__}: cache='blocks' needs a transformers cache with per-layer keys and "
+                        "values (transformers >= 5: DynamicCache).")
+    return layers

@@ -358,10 +358,13 @@ class WorkingRows:
         if self.static or torch.equal(self.rows, unfinished):
             return
         x = self.synced()
+        # only rows that finished leave (no row comes back): the denoiser keeps the others' caches
+        same = self.rows[None, :] == unfinished[:, None]  # [U, R]
+        kept = same.int().argmax(1) if bool(same.any(1).all()) else None
         self.rows = unfinished
         c = self.canvas
         self.x, self.in_prompt, self.in_new, self.lengths = x[unfinished], c.in_prompt[unfinished], c.in_new[unfinished], c.lengths[unfinished]
-        self.on_select(unfinished, None)
+        self.on_select(unfinished, kept)
 
     def keep(self, live: torch.Tensor, *per_row: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """Only the ``live`` [R] (bool) rows work on; returns ``per_row`` tensors cut to them."""

@@ -10,8 +10,8 @@ One object hides the ways of computing them, all chosen once per :func:`dlm_kit.
   rotary tables built once per call), optionally under ``torch.compile``, optionally with the
   approximate ``cache="prefix" | "dual"`` (Fast-dLLM's idea);
 - ``cache="blocks"``: for a block-causal model (:class:`dlm_kit.a2d.CausalToDiffusion`), the exact
-  key-value cache of the prompt and the committed blocks (:class:`dlm_kit.a2d.CommittedBlockCache`),
-  built once per block; each step runs only the block being written;
+  key-value cache of the prompt and the committed blocks (:class:`dlm_kit.a2d.CommittedBlockCache`):
+  each step runs only the block being written, and a written block is appended to the cache once;
 - classifier-free guidance (``cfg_scale > 0``): a second, unconditional pass with the prompt masked,
   run in the same batch.
 
@@ -150,8 +150,9 @@ class Denoiser:
 
     def new_block(self, block_end: int, answer_offset: int = 0) -> None:
         """A new block starts, ending before column ``block_end`` in every working row and
-        ``answer_offset`` tokens into each answer: the next step refreshes the cache from the canvas."""
-        self.block_end, self.answer_offset, self.committed = block_end, answer_offset, None
+        ``answer_offset`` tokens into each answer: the next step refreshes the cache from the canvas
+        (the block cache appends the block just written instead)."""
+        self.block_end, self.answer_offset = block_end, answer_offset
         if self.layerwise is not None:
             self.layerwise.cache = None
 
@@ -164,7 +165,10 @@ class Denoiser:
             twice = (lambda r, n: r) if self.cfg_scale <= 0 else (lambda r, n: torch.cat([r, r + n]))
             self.layerwise.select(twice(work, self.batch), None if kept is None else twice(kept, self.rows))
         self.rows = len(work)
-        self.committed = None  # other rows: the block cache is built again
+        if kept is not None and self.committed is not None:
+            self.committed.keep_rows(kept)
+        else:
+            self.committed = None  # rows come back: the block cache is built again
 
     def candidate_logits(self, x: torch.Tensor, in_prompt: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:
         """Logits [M, V] at the ``candidates`` [R, L] (bool) of the working canvas ``x`` [R, L]."""
@@ -201,6 +205,12 @@ class Denoiser:
         if bool((where & ((offset < 0) | (offset >= self.block_size))).any()):
             # a mask left in an earlier block (the model predicted [MASK] there): the full forward, exact
             return self._logits_at(x, where, prompt_lengths)
+        if self.committed is not None and not torch.equal(self.committed.starts, starts):
+            # the block before is written: append it, unless the canvas moved on otherwise (a block skipped)
+            if bool((starts - self.committed.starts == self.block_size).all()) and self.committed.still_valid(x):
+                self.committed.advance(x)
+            else:
+                self.committed = None
         if self.committed is None or not self.committed.still_valid(x):
             self.committed = CommittedBlockCache(self.model, x, prompt_lengths=prompt_lengths, starts=starts,
                                                  block_size=self.block_size, attention_mask=self.attention_mask)

@@ -23,8 +23,8 @@ from .quiet import quiet
 
 Judge = tuple  # (causal LM, its tokenizer), as load_smollm2 returns them
 
-__all__ = ["load_smollm2", "generative_perplexity", "answer_logprob", "shuffle_words", "repetition_stats", "teacher_answer_batch",
-           "short_answer", "TEACHER_SYSTEM"]
+__all__ = ["load_smollm2", "generative_perplexity", "answer_logprob", "relevance", "shuffle_words", "repetition_stats",
+           "teacher_answer_batch", "short_answer", "TEACHER_SYSTEM"]
 
 _GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -116,6 +116,23 @@ def answer_logprob(questions: Sequence[str], answers: Sequence[str], *, judge: J
         nll = torch.nn.functional.cross_entropy(logits, torch.tensor(target))
         scores.append(-nll.item())
     return scores
+
+
+def relevance(questions: Sequence[str], answers: Sequence[str], *, judge: Judge) -> list[float]:
+    """Per answer: how much more likely the judge finds it after its own question than after another one (nats/token).
+
+    :func:`answer_logprob` given the question minus the same given the next question (cyclic), so
+    a fluent answer to some other question, or a generic one, scores near 0; an empty answer
+    scores 0. Per answer, so two systems compare on the same questions
+    (:func:`dlm_kit.stats.paired_difference`). Needs two or more questions.
+    """
+    if len(questions) < 2:
+        raise ValueError(f"relevance needs at least 2 questions (each answer is also scored after another question); "
+                         f"got {len(questions)}.")
+    others = list(questions[1:]) + list(questions[:1])
+    own = answer_logprob(questions, answers, judge=judge)
+    other = answer_logprob(others, answers, judge=judge)
+    return [0.0 if a is None or b is None else a - b for a, b in zip(own, other)]
 
 
 TEACHER_SYSTEM = "You are a helpful assistant. Answer briefly, in one to three short sentences."

@@ -3,6 +3,13 @@
     OMP_NUM_THREADS=2 python scripts/eval_chat_bars.py --systems bert-chat bert-chat-mlm   # ~10 min on 2 cores
     OMP_NUM_THREADS=2 python scripts/eval_chat_bars.py --systems bert-chat-mlm --keep   # measure one again, keep the others
     OMP_NUM_THREADS=2 python scripts/eval_chat_bars.py --pick_sampling runs/bert-chat/bert-chat  # choose its settings
+    OMP_NUM_THREADS=2 python scripts/eval_chat_bars.py --systems ar:smollm2-135m-instruct \
+        before-sft:smollm2-diffusion smollm2-diffusion --output models/smollm2-diffusion/bars.json  # notebook 06's four
+
+A system is a kit name or a folder (answered through ``answer``), ``ar:<causal LM>`` (an autoregressive
+model: :func:`dlm_kit.a2d_adapter.load_causal_lm`, greedy left to right with its KV cache,
+:func:`dlm_kit.baselines.answer_causal`, 64 new tokens), or ``before-sft:<adapter folder>`` (that
+folder's conversion of its base with no training at all, sampled with the folder's settings).
 
 Questions (none ever trained on): the held-out topics of :func:`dlm_kit.teacher_data.load_teacher_chat`,
 split in two halves by topic: ``dev`` (only for ``--pick_sampling``) and ``test`` (the bars), and
@@ -28,11 +35,15 @@ import time
 from pathlib import Path
 
 import torch
+from transformers import GenerationMixin
 
+from dlm_kit.a2d_adapter import A2D_CONFIG, convert, load_causal_lm
 from dlm_kit.backbones import MODELS_DIR, load_backbone
+from dlm_kit.baselines import answer_causal
 from dlm_kit.chat import SamplingConfig, answer
 from dlm_kit.chat_format import is_clean_answer as clean
-from dlm_kit.judges import answer_logprob, load_smollm2, teacher_answer_batch
+from dlm_kit.paths import SAMPLING_CONFIG_FILE
+from dlm_kit.judges import load_smollm2, relevance, teacher_answer_batch
 from dlm_kit.stats import mean_interval, paired_difference, wilson_interval
 from dlm_kit.teacher_data import distinct_n, keyword_correct, load_teacher_chat, repeated_ngram, simple_facts
 
@@ -65,16 +76,8 @@ def question_sets(n_test: int, n_dev: int, seed: int = 0) -> dict[str, list[str]
     return {part: out[part] for part in out}
 
 
-def relevance(questions: list[str], answers: list[str], judge) -> list[float]:
-    """Per answer: judge score given its question minus given the next question (cyclic); empty answers 0."""
-    others = questions[1:] + questions[:1]
-    own = answer_logprob(questions, answers, judge=judge)
-    other = answer_logprob(others, answers, judge=judge)
-    return [0.0 if a is None or b is None else a - b for a, b in zip(own, other)]
-
-
 def measure(name: str, questions: list[str], answers: list[str], facts: list[dict], fact_answers: list[str], judge) -> dict:
-    rel = relevance(questions, answers, judge)
+    rel = relevance(questions, answers, judge=judge)
     mean, low, high = mean_interval(rel)
     hits = sum(keyword_correct(a, tuple(f["keywords"])) for a, f in zip(fact_answers, facts))
     flo, fhi = wilson_interval(hits, len(facts))
@@ -92,13 +95,57 @@ def measure(name: str, questions: list[str], answers: list[str], facts: list[dic
     }
 
 
-def model_answers(model, tok, questions: list[str], sampling: SamplingConfig | None = None) -> tuple[list[str], str, float]:
-    """The model's replies through ``answer`` (its own settings unless ``sampling``), what it used, and the seconds."""
-    used, source = (sampling, "given") if sampling else SamplingConfig.for_model(model)
-    start = time.perf_counter()
+AR_TOKENS = SamplingConfig(max_new_tokens=64)
+"""An autoregressive system writes as many new tokens as the diffusion models' canvas holds."""
+
+
+def system_name(system: str) -> str:
+    """A ``--systems`` entry's row name: a folder is named by its last part (checkpoints/bert-chat is bert-chat)."""
+    kind, _, name = system.partition(":") if system.startswith(("ar:", "before-sft:")) else ("", "", system)
+    return Path(name).name + {"": "", "ar": " (AR, KV cache)", "before-sft": ", before SFT"}[kind]
+
+
+def load_system(system: str) -> tuple[torch.nn.Module, object]:
+    """(model in eval mode, tokenizer) of a ``--systems`` entry (see the module docstring)."""
+    kind, _, name = system.partition(":") if system.startswith(("ar:", "before-sft:")) else ("", "", system)
+    folder = Path(name) if Path(name).exists() else MODELS_DIR / name
+    if kind == "ar":
+        model, tok = load_causal_lm(name)
+    elif kind == "before-sft":
+        spec = json.loads((folder / A2D_CONFIG).read_text())
+        model, tok = convert(spec["base"], block_size=spec["block_size"], shift=spec["shift"])
+        model.config.dlm_kit_sampling = json.loads((folder / SAMPLING_CONFIG_FILE).read_text())
+    else:
+        model, tok = load_backbone(str(folder))
+    return model.eval(), tok
+
+
+def reply(model, tok, questions: list, sampling: SamplingConfig | None = None) -> list[str]:
+    """``answer`` with the model's own settings (or ``sampling``); an autoregressive model's greedy replies."""
     with torch.no_grad():
-        replies = answer(model, tok, questions, sampling=sampling)  # None: the model's own settings
-    return replies, f"{source}: {used}", time.perf_counter() - start
+        if isinstance(model, GenerationMixin):
+            return answer_causal(model, tok, questions, sampling=AR_TOKENS)
+        return answer(model, tok, questions, sampling=sampling)  # None: the model's own settings
+
+
+def model_answers(model, tok, questions: list[str], sampling: SamplingConfig | None = None) -> tuple[list[str], str, float]:
+    """The model's replies (:func:`reply`), what it used, and the seconds."""
+    if isinstance(model, GenerationMixin):
+        used = f"greedy, left to right with its KV cache: {AR_TOKENS.max_new_tokens} new tokens"
+    else:
+        config, source = (sampling, "given") if sampling else SamplingConfig.for_model(model)
+        used = f"{source}: {config}"
+    start = time.perf_counter()
+    replies = reply(model, tok, questions, sampling)
+    return replies, used, time.perf_counter() - start
+
+
+def answer_scores(replies: list[str], rel: list[float]) -> dict[str, float]:
+    """The pick's (and the sweeps') measures of a set of replies: clean rate, mean relevance (``rel``, per reply),
+    answers with a repeated word 3-gram, distinct-2."""
+    return {"clean": sum(map(clean, replies)) / len(replies), "relevance": sum(rel) / len(rel),
+            "repeated_3gram": sum(repeated_ngram(r, 3) for r in replies) / len(replies),
+            "distinct_2": distinct_n(replies, 2)}
 
 
 def conversation_turns(model, tok, questions: list[str], judge, turns: int = 3,
@@ -116,12 +163,11 @@ def conversation_turns(model, tok, questions: list[str], judge, turns: int = 3,
         asked = [group[turn] for group in groups]
         for conversation, question in zip(conversations, asked):
             conversation.append({"role": "user", "content": question})
-        with torch.no_grad():
-            replies = answer(model, tok, [list(c) for c in conversations], sampling=sampling)  # None: its own
+        replies = reply(model, tok, [list(c) for c in conversations], sampling)  # None: its own settings
         for conversation, reply in zip(conversations, replies):
             conversation.append({"role": "assistant", "content": reply})
         n_clean = sum(map(clean, replies))
-        per_reply = relevance(asked, replies, judge)
+        per_reply = relevance(asked, replies, judge=judge)
         mean, low, high = mean_interval(per_reply)
         per_turn.append({"turn": turn + 1, "n": len(replies), "clean": n_clean / len(replies),
                          "clean_interval": list(wilson_interval(n_clean, len(replies))),
@@ -170,7 +216,7 @@ def pick_sampling(folder: str, dev_rows: list[dict], judge) -> SamplingConfig:
             print(f"{label}: scored in an earlier sitting ({partial.name})", flush=True)
             return
         replies, _, seconds = model_answers(model, tok, dev, config)
-        rel = relevance(dev, replies, judge)
+        rel = relevance(dev, replies, judge=judge)
         row = {"config": config}
         if in_conversations:  # the same questions again, three to a conversation
             start = time.perf_counter()
@@ -179,9 +225,7 @@ def pick_sampling(folder: str, dev_rows: list[dict], judge) -> SamplingConfig:
             replies = replies + [r for turn in talks for r in turn["replies"]]
             rel = rel + [r for turn in talks for r in turn["relevance_per_reply"]]
             row["conversation_clean"] = [turn["clean"] for turn in talks]
-        row |= {"clean": sum(map(clean, replies)) / len(replies), "relevance": sum(rel) / len(rel),
-                "repeated_3gram": sum(repeated_ngram(r, 3) for r in replies) / len(replies),
-                "distinct_2": distinct_n(replies, 2), "seconds": seconds, "n": len(replies)}
+        row |= answer_scores(replies, rel) | {"seconds": seconds, "n": len(replies)}
         scores[label] = row
         partial.write_text(json.dumps({"n_dev": len(dev), "scores": as_record()}, indent=1) + "\n")
         turns = f", clean by turn {row['conversation_clean']}" if in_conversations else ""
@@ -230,7 +274,7 @@ def kept_rows(output: Path, questions: list[str], facts: list[dict], systems: li
     earlier = json.loads(output.read_text())
     if earlier["questions"] != questions or earlier["facts"] != facts:
         raise SystemExit(f"--keep: {output} holds other questions; rerun without --keep to measure every system.")
-    again = {Path(system).name for system in systems}
+    again = {system_name(system) for system in systems}
     return [row for row in earlier["results"] if row["system"] not in again]
 
 
@@ -264,12 +308,9 @@ def main() -> None:
         results.append(measure(TEACHER, questions, [r["answer"] for r in sets["test"]], facts, teacher_facts, judge))
         results += kept
     for system in args.systems:
-        folder = system if Path(system).exists() else str(MODELS_DIR / system)
-        model, tok = load_backbone(folder)
-        model.eval()
+        model, tok = load_system(system)
         replies, used, seconds = model_answers(model, tok, questions + fact_questions)
-        # a folder is named by its last part, so checkpoints/bert-chat is compared as bert-chat
-        row = measure(Path(system).name, questions, replies[: len(questions)], facts, replies[len(questions) :], judge)
+        row = measure(system_name(system), questions, replies[: len(questions)], facts, replies[len(questions) :], judge)
         row.update(sampling=used, seconds=round(seconds, 1))
         row["multi_turn"] = conversation_turns(model, tok, questions, judge)
         results.append(row)

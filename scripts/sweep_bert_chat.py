@@ -46,11 +46,11 @@ def main() -> None:
     import torch
 
     sys.path.insert(0, str(Path(__file__).parent))
-    from eval_chat_bars import clean, question_sets, relevance
+    from eval_chat_bars import clean, question_sets
 
     from dlm_kit.backbones import load_backbone
     from dlm_kit.chat import SamplingConfig, answer
-    from dlm_kit.judges import load_smollm2
+    from dlm_kit.judges import load_smollm2, relevance
 
     judge = load_smollm2()
     dev = [r["messages"][0]["content"] for r in question_sets(0, args.n_dev)["dev"]]
@@ -62,7 +62,7 @@ def main() -> None:
         model, tok = load_backbone(str(runs / name))
         with torch.no_grad():
             replies = answer(model.eval(), tok, dev, sampling=SamplingConfig(max_new_tokens=64, block_size=8))
-        rel = relevance(dev, replies, judge)
+        rel = relevance(dev, replies, judge=judge)
         summary[name] = {"loss_by_ratio": stage["loss_by_mask_ratio"][-1], "tokens_per_second": stage["tokens_per_second"],
                          "minutes": stage["minutes_this_run"], "clean": sum(map(clean, replies)) / len(replies),
                          "relevance": sum(rel) / len(rel), "examples": replies[:5]}

@@ -1,5 +1,7 @@
 """A causal LM converted to a diffusion LM keeps what it was: the invariant of dlm_kit.a2d."""
 
+import functools
+
 import pytest
 import torch
 from transformers import GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM
@@ -114,6 +116,37 @@ def test_the_committed_block_cache_writes_the_same_tokens(arch, shift, model_blo
     full = generate(converted, prompts, mode="exact", **settings)
     cached = generate(converted, prompts, mode="exact", cache="blocks", **settings)
     assert torch.equal(full.new_tokens, cached.new_tokens) and full.nfe == cached.nfe
+
+
+@pytest.mark.parametrize("arch", ["llama", "gpt2"])
+def test_the_block_cache_computes_the_prompt_once_and_each_step_only_its_block(arch):
+    """A written block is appended to the cache (one forward of the block), not recomputed with the prefix."""
+    converted = CausalToDiffusion(_causal(arch), mask_token_id=MASK, block_size=4, shift=True)
+    widths = []
+    base = converted.causal_lm.base_model
+    forward = base.forward
+    base.forward = functools.wraps(forward)(lambda *a, **kw: widths.append(kw["input_ids"].shape[1]) or forward(*a, **kw))
+    prompts = [[5, 6, 7], [9, 10, 11, 12, 13, 14], [20]]  # ragged: each row's blocks start at its own column
+    generate(converted, prompts, max_new_tokens=12, steps=12, block_size=4, mode="exact", cache="blocks")
+    # the prompt once; then 12 steps of one block each, and the first two blocks appended when done
+    assert widths == [6] + [4] * (12 + 2)
+
+
+def test_rows_that_finish_leave_the_block_cache_without_a_rebuild():
+    converted = CausalToDiffusion(_causal("llama"), mask_token_id=MASK, block_size=4, shift=True)
+    prompts, settings = [[30, 31, 32], [40, 41, 42, 43, 44, 45], [50]], dict(max_new_tokens=16, steps=16, block_size=4)
+    written = generate(converted, prompts, mode="exact", **settings).new_tokens.tolist()
+    # an end token row 0 writes in its first three blocks and the other rows never write: only row 0 ends early
+    eos = next(t for t in written[0][:12] if t not in written[1] + written[2])
+    full = generate(converted, prompts, mode="exact", eos_token_id=eos, stop_at_eos=True, **settings)
+    widths = []
+    base = converted.causal_lm.base_model
+    forward = base.forward
+    base.forward = functools.wraps(forward)(lambda *a, **kw: widths.append(kw["input_ids"].shape[1]) or forward(*a, **kw))
+    cached = generate(converted, prompts, mode="exact", cache="blocks", eos_token_id=eos, stop_at_eos=True, **settings)
+    assert torch.equal(full.new_tokens, cached.new_tokens)
+    assert (full.new_tokens == eos).any(1).tolist() == [True, False, False]
+    assert widths[0] == 6 and set(widths[1:]) == {4}  # the prompt once, then blocks only
 
 
 def test_the_block_cache_refuses_models_it_would_get_wrong():

@@ -41,3 +41,15 @@ def test_mismatched_or_empty_inputs_raise(judge):
         generative_perplexity(["a", "b"], ["c"], judge=judge)
     with pytest.raises(ValueError, match="empty"):
         generative_perplexity(["a"], [" "], judge=judge)
+
+
+def test_relevance_rewards_the_answer_to_its_own_question(judge):
+    from dlm_kit.judges import relevance
+
+    questions = ["What is the capital of France?", "How do plants make their food?"]
+    answers = ["The capital of France is Paris.", "Plants make their food by photosynthesis, using sunlight."]
+    assert all(score > 0 for score in relevance(questions, answers, judge=judge))
+    assert all(score < 0 for score in relevance(questions, answers[::-1], judge=judge))  # each answers the other one
+    assert relevance(questions, ["", answers[1]], judge=judge)[0] == 0.0  # nothing to score
+    with pytest.raises(ValueError, match="at least 2 questions"):
+        relevance(questions[:1], answers[:1], judge=judge)

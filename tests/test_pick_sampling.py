@@ -60,3 +60,10 @@ def test_keep_reuses_the_other_systems_rows_and_refuses_other_questions(monkeypa
     assert module.kept_rows(tmp_path / "none.json", ["q1"], [], ["bert-chat"]) == []
     with pytest.raises(SystemExit, match="other questions"):
         module.kept_rows(output, ["q1", "q3"], [{"question": "f"}], ["bert-chat"])
+
+
+def test_systems_are_named_by_what_they_are(monkeypatch):
+    module = _bars_script(monkeypatch, [])
+    assert module.system_name("checkpoints/bert-chat") == "bert-chat"
+    assert module.system_name("ar:smollm2-135m-instruct") == "smollm2-135m-instruct (AR, KV cache)"
+    assert module.system_name("before-sft:models/smollm2-diffusion") == "smollm2-diffusion, before SFT"
