@@ -13,7 +13,8 @@ not comparable across block sizes: a smaller block predicts each token from more
 so it is lower by construction; the answers are the comparison).
 
 Resumable: a trained setting is not trained again, a scored one is not scored again (``--train_only``
-trains and stops, so the scoring can run later). Writes ``<runs_dir>/summary.json`` and prints a table.
+trains and stops, so the scoring can run later). Writes ``--summary`` (the committed record,
+``models/smollm2-diffusion/block_sweep.json``, which notebook 06 reads) and prints a table.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ def main() -> None:
     parser.add_argument("--settings", nargs="*", default=list(SETTINGS))
     parser.add_argument("--n_dev", type=int, default=40)
     parser.add_argument("--train_only", action="store_true", help="train the settings, score none")
+    parser.add_argument("--summary", default="models/smollm2-diffusion/block_sweep.json")
     args = parser.parse_args()
     runs = Path(args.runs_dir)
     for name in args.settings:
@@ -61,11 +63,13 @@ def main() -> None:
 
     judge = load_smollm2()
     dev = [r["messages"][0]["content"] for r in question_sets(0, args.n_dev)["dev"]]
-    summary = json.loads((runs / "summary.json").read_text()) if (runs / "summary.json").exists() else {}
+    summary_file = Path(args.summary)
+    summary = json.loads(summary_file.read_text()) if summary_file.exists() else {}
     for name in (n for n in args.settings if n not in summary):
         training = json.loads((runs / "models" / name / "training.json").read_text())
         model, tok = load_backbone(str(runs / "models" / name))
-        row = {"loss_by_ratio": training["loss_by_mask_ratio"][-1], "minutes": training["minutes_this_run"]}
+        row = {"block_size": training["block_size"], "shift": training["shift"], "steps": training["step"],
+               "loss_by_ratio": training["loss_by_mask_ratio"][-1], "minutes": training["minutes_this_run"], "n_dev": len(dev)}
         for per_step in (1, 2):
             sampling = SamplingConfig(max_new_tokens=64, block_size=training["block_size"], steps=64 // per_step,
                                       cache="blocks")
@@ -74,7 +78,7 @@ def main() -> None:
             row[f"{per_step}_per_step"] = answer_scores(replies, rel) | {
                 "seconds_per_answer": seconds / len(dev), "relevance_per_question": rel, "examples": replies[:5]}
         summary[name] = row
-        (runs / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+        summary_file.write_text(json.dumps(summary, indent=1) + "\n")
     print(f"| setting | loss@0.15 | loss@0.5 | loss@1.0 | tokens/step | clean | relevance | rep3 | distinct-2 | s/answer | "
           f"(n={args.n_dev} dev questions)")
     print("|---|---|---|---|---|---|---|---|---|---|")
