@@ -120,7 +120,7 @@ def load_system(system: str) -> tuple[torch.nn.Module, object]:
     return model.eval(), tok
 
 
-def reply(model, tok, questions: list, sampling: SamplingConfig | None = None) -> list[str]:
+def write_replies(model, tok, questions: list, sampling: SamplingConfig | None = None) -> list[str]:
     """``answer`` with the model's own settings (or ``sampling``); an autoregressive model's greedy replies."""
     with torch.no_grad():
         if isinstance(model, GenerationMixin):
@@ -129,14 +129,14 @@ def reply(model, tok, questions: list, sampling: SamplingConfig | None = None) -
 
 
 def model_answers(model, tok, questions: list[str], sampling: SamplingConfig | None = None) -> tuple[list[str], str, float]:
-    """The model's replies (:func:`reply`), what it used, and the seconds."""
+    """The model's replies (:func:`write_replies`), what it used, and the seconds."""
     if isinstance(model, GenerationMixin):
         used = f"greedy, left to right with its KV cache: {AR_TOKENS.max_new_tokens} new tokens"
     else:
         config, source = (sampling, "given") if sampling else SamplingConfig.for_model(model)
         used = f"{source}: {config}"
     start = time.perf_counter()
-    replies = reply(model, tok, questions, sampling)
+    replies = write_replies(model, tok, questions, sampling)
     return replies, used, time.perf_counter() - start
 
 
@@ -163,7 +163,7 @@ def conversation_turns(model, tok, questions: list[str], judge, turns: int = 3,
         asked = [group[turn] for group in groups]
         for conversation, question in zip(conversations, asked):
             conversation.append({"role": "user", "content": question})
-        replies = reply(model, tok, [list(c) for c in conversations], sampling)  # None: its own settings
+        replies = write_replies(model, tok, [list(c) for c in conversations], sampling)  # None: its own settings
         for conversation, reply in zip(conversations, replies):
             conversation.append({"role": "assistant", "content": reply})
         n_clean = sum(map(clean, replies))

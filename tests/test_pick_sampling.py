@@ -9,10 +9,15 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _bars_script(monkeypatch, calls: list, fail_after: int | None = None):
+def _load_script():
     spec = importlib.util.spec_from_file_location("eval_chat_bars", REPO / "scripts" / "eval_chat_bars.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return module
+
+
+def _bars_script(monkeypatch, calls: list, fail_after: int | None = None):
+    module = _load_script()
 
     def answers(model, tok, questions, sampling=None):
         if fail_after is not None and len(calls) >= fail_after:
@@ -67,3 +72,15 @@ def test_systems_are_named_by_what_they_are(monkeypatch):
     assert module.system_name("checkpoints/bert-chat") == "bert-chat"
     assert module.system_name("ar:smollm2-135m-instruct") == "smollm2-135m-instruct (AR, KV cache)"
     assert module.system_name("before-sft:models/smollm2-diffusion") == "smollm2-diffusion, before SFT"
+
+
+def test_conversations_carry_each_reply_into_the_next_turn(monkeypatch):
+    module = _load_script()
+    seen = []
+    monkeypatch.setattr(module, "write_replies", lambda model, tok, conversations, sampling: seen.append(
+        [len(c) for c in conversations]) or [f"reply {len(c)}" for c in conversations])
+    monkeypatch.setattr(module, "relevance", lambda questions, replies, judge: [1.0] * len(replies))
+    talks = module.conversation_turns(None, None, [f"question {i}?" for i in range(6)], judge=None)
+    assert seen == [[1, 1], [3, 3], [5, 5]]  # two conversations; each turn sees the earlier exchanges
+    assert talks["conversations"][0][1] == {"role": "assistant", "content": "reply 1"}
+    assert [t["clean"] for t in talks["turns"]] == [0.0, 0.0, 0.0]  # two-word replies are not clean answers
