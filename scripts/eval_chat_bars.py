@@ -42,8 +42,8 @@ from dlm_kit.backbones import MODELS_DIR, load_backbone
 from dlm_kit.baselines import answer_causal
 from dlm_kit.chat import SamplingConfig, answer
 from dlm_kit.chat_format import is_clean_answer as clean
-from dlm_kit.paths import SAMPLING_CONFIG_FILE
 from dlm_kit.judges import load_smollm2, relevance, teacher_answer_batch
+from dlm_kit.paths import SAMPLING_CONFIG_FILE
 from dlm_kit.stats import mean_interval, paired_difference, wilson_interval
 from dlm_kit.teacher_data import distinct_n, keyword_correct, load_teacher_chat, repeated_ngram, simple_facts
 
@@ -112,6 +112,9 @@ def load_system(system: str) -> tuple[torch.nn.Module, object]:
     if kind == "ar":
         model, tok = load_causal_lm(name)
     elif kind == "before-sft":
+        if not (folder / A2D_CONFIG).exists():
+            raise SystemExit(f"{system}: {folder} has no {A2D_CONFIG}; name a converted model's adapter folder "
+                             "(scripts/train_smollm2_diffusion.py writes one), e.g. before-sft:smollm2-diffusion.")
         spec = json.loads((folder / A2D_CONFIG).read_text())
         model, tok = convert(spec["base"], block_size=spec["block_size"], shift=spec["shift"])
         model.config.dlm_kit_sampling = json.loads((folder / SAMPLING_CONFIG_FILE).read_text())

@@ -72,6 +72,8 @@ def test_systems_are_named_by_what_they_are(monkeypatch):
     assert module.system_name("checkpoints/bert-chat") == "bert-chat"
     assert module.system_name("ar:smollm2-135m-instruct") == "smollm2-135m-instruct (AR, KV cache)"
     assert module.system_name("before-sft:models/smollm2-diffusion") == "smollm2-diffusion, before SFT"
+    with pytest.raises(SystemExit, match="has no dlm_kit_a2d.json; name a converted model's adapter folder"):
+        module.load_system("before-sft:bert-chat")  # a BERT's folder: nothing was converted
 
 
 def test_conversations_carry_each_reply_into_the_next_turn(monkeypatch):
