@@ -47,7 +47,7 @@ from .quiet import quiet
 if TYPE_CHECKING:  # peft is imported where it is used: `import dlm_kit` stays light
     from peft import PeftModel
 
-__all__ = ["A2D_CONFIG", "LORA_TARGETS", "SMOLLM2", "add_lora", "convert", "load_adapter", "load_causal_lm", "save_adapter", "to_float16"]
+__all__ = ["A2D_CONFIG", "LORA_TARGETS", "SMOLLM2", "add_lora", "conversion_of", "convert", "load_adapter", "load_causal_lm", "save_adapter", "to_float16"]
 
 A2D_CONFIG = "dlm_kit_a2d.json"
 """The file that marks a folder as a converted model's adapter: base, block size, shift."""
@@ -132,6 +132,18 @@ def to_float16(path: str | os.PathLike) -> None:
     save_file({k: v.half() if v.is_floating_point() else v for k, v in load_file(path).items()}, path)
 
 
+def conversion_of(folder: str | os.PathLike) -> tuple[CausalToDiffusion, PreTrainedTokenizerBase]:
+    """The conversion an adapter folder (:func:`save_adapter`) was trained from, untrained: its base, block size and
+    shift (``dlm_kit_a2d.json``), checked to give the adapter's mask token id. :func:`load_adapter` adds the adapter."""
+    folder = Path(folder)
+    spec = json.loads((folder / A2D_CONFIG).read_text())
+    model, tokenizer = convert(spec["base"], block_size=spec["block_size"], shift=spec["shift"])
+    if tokenizer.mask_token_id != spec["mask_token_id"]:
+        raise ValueError(f"{folder}: the adapter's mask token is id {spec['mask_token_id']}, but {spec['base']!r} "
+                         f"gives {tokenizer.mask_token_id}; the base has changed since the adapter was trained.")
+    return model, tokenizer
+
+
 def load_adapter(folder: str | os.PathLike, *, merge: bool = True) -> tuple[torch.nn.Module, PreTrainedTokenizerBase]:
     """The converted model of an adapter folder (:func:`save_adapter`) and its tokenizer.
 
@@ -140,12 +152,7 @@ def load_adapter(folder: str | os.PathLike, *, merge: bool = True) -> tuple[torc
     """
     from peft import PeftModel
 
-    folder = Path(folder)
-    spec = json.loads((folder / A2D_CONFIG).read_text())
-    model, tokenizer = convert(spec["base"], block_size=spec["block_size"], shift=spec["shift"])
-    if tokenizer.mask_token_id != spec["mask_token_id"]:
-        raise ValueError(f"{folder}: the adapter's mask token is id {spec['mask_token_id']}, but {spec['base']!r} "
-                         f"gives {tokenizer.mask_token_id}; the base has changed since the adapter was trained.")
+    model, tokenizer = conversion_of(folder)
     with quiet():
         lora = PeftModel.from_pretrained(model, folder, is_trainable=not merge)
     return (lora.merge_and_unload().eval() if merge else lora), tokenizer

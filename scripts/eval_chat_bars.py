@@ -37,13 +37,12 @@ from pathlib import Path
 import torch
 from transformers import GenerationMixin
 
-from dlm_kit.a2d_adapter import A2D_CONFIG, convert, load_causal_lm
+from dlm_kit.a2d_adapter import A2D_CONFIG, conversion_of, load_causal_lm
 from dlm_kit.backbones import MODELS_DIR, load_backbone
 from dlm_kit.baselines import answer_causal
 from dlm_kit.chat import SamplingConfig, answer
 from dlm_kit.chat_format import is_clean_answer as clean
 from dlm_kit.judges import load_smollm2, relevance, teacher_answer_batch
-from dlm_kit.paths import SAMPLING_CONFIG_FILE
 from dlm_kit.stats import mean_interval, paired_difference, wilson_interval
 from dlm_kit.teacher_data import distinct_n, keyword_correct, load_teacher_chat, repeated_ngram, simple_facts
 
@@ -99,15 +98,25 @@ AR_TOKENS = SamplingConfig(max_new_tokens=64)
 """An autoregressive system writes as many new tokens as the diffusion models' canvas holds."""
 
 
+SYSTEM_KINDS = {"": "", "ar": " (AR, KV cache)", "before-sft": ", before SFT"}
+"""The kinds of ``--systems`` entry (see the module docstring), each with what its row name adds."""
+
+
+def parse_system(system: str) -> tuple[str, str]:
+    """(kind, name) of a ``--systems`` entry: ``ar:smollm2-135m-instruct`` is ("ar", "smollm2-135m-instruct")."""
+    kind, _, name = system.partition(":")
+    return (kind, name) if name and kind in SYSTEM_KINDS else ("", system)
+
+
 def system_name(system: str) -> str:
     """A ``--systems`` entry's row name: a folder is named by its last part (checkpoints/bert-chat is bert-chat)."""
-    kind, _, name = system.partition(":") if system.startswith(("ar:", "before-sft:")) else ("", "", system)
-    return Path(name).name + {"": "", "ar": " (AR, KV cache)", "before-sft": ", before SFT"}[kind]
+    kind, name = parse_system(system)
+    return Path(name).name + SYSTEM_KINDS[kind]
 
 
 def load_system(system: str) -> tuple[torch.nn.Module, object]:
     """(model in eval mode, tokenizer) of a ``--systems`` entry (see the module docstring)."""
-    kind, _, name = system.partition(":") if system.startswith(("ar:", "before-sft:")) else ("", "", system)
+    kind, name = parse_system(system)
     folder = Path(name) if Path(name).exists() else MODELS_DIR / name
     if kind == "ar":
         model, tok = load_causal_lm(name)
@@ -115,9 +124,8 @@ def load_system(system: str) -> tuple[torch.nn.Module, object]:
         if not (folder / A2D_CONFIG).exists():
             raise SystemExit(f"{system}: {folder} has no {A2D_CONFIG}; name a converted model's adapter folder "
                              "(scripts/train_smollm2_diffusion.py writes one), e.g. before-sft:smollm2-diffusion.")
-        spec = json.loads((folder / A2D_CONFIG).read_text())
-        model, tok = convert(spec["base"], block_size=spec["block_size"], shift=spec["shift"])
-        model.config.dlm_kit_sampling = json.loads((folder / SAMPLING_CONFIG_FILE).read_text())
+        model, tok = conversion_of(folder)
+        model.config.dlm_kit_sampling = dataclasses.asdict(SamplingConfig.from_pretrained(folder))  # the folder's own
     else:
         model, tok = load_backbone(str(folder))
     return model.eval(), tok
